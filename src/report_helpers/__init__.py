@@ -1,0 +1,23 @@
+"""Shared helpers of the Frenemies briefing notebooks.
+
+Notebooks import this package as ``rh`` and use: ``rh.setup`` (parameters, data, results),
+``rh.charts`` (chart builders), ``rh.analysis`` (computations), ``rh.present`` (what readers see)
+and ``rh.fmt`` (number formats). Submodules load on first use, so the command line starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_SUBMODULES = {"analysis", "catalogue", "charts", "fmt", "present", "theme"}
+_NAMES = {"setup": "context", "SectionContext": "context", "Figure": "results"}
+
+__all__ = sorted(_SUBMODULES | set(_NAMES))
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _NAMES:
+        return getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
+    raise AttributeError(f"module 'report_helpers' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""The build: find sections, execute them with papermill, convert with nbconvert, print with WeasyPrint."""

@@ -1,0 +1,88 @@
+"""Executed notebook -> reader's HTML fragment, with nbconvert.
+
+Only what a reader should see survives: markdown cells and the HTML blocks that the
+``report_helpers.present`` helpers display. Code, the (injected) parameters cells, streams
+(warnings, prints), raw reprs and error outputs are removed; what was removed is reported so the
+build can log it.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+
+import nbformat
+from nbconvert import HTMLExporter
+
+from ..paths import templates_dir
+
+HIDDEN_TAGS = {"parameters", "injected-parameters", "remove"}
+BRIEF_TAG = "brief"
+
+
+@dataclass
+class Cleaned:
+    notebook: nbformat.NotebookNode
+    dropped: list[str] = field(default_factory=list)
+
+
+def clean(nb: nbformat.NotebookNode, *, edition: str) -> Cleaned:
+    """Keep what a reader sees; list what was dropped (by cell number) for the log."""
+    nb = copy.deepcopy(nb)
+    dropped = []
+    kept = []
+    for number, cell in enumerate(nb.cells, start=1):
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & HIDDEN_TAGS:
+            continue
+        if edition == "brief" and BRIEF_TAG not in tags:
+            continue
+        if cell.cell_type == "code":
+            outputs = []
+            for out in cell.get("outputs", []):
+                if out.output_type == "display_data" and "text/html" in out.get("data", {}):
+                    outputs.append(out)
+                else:
+                    kind = out.get("name", out.output_type)
+                    text = "".join(out.get("text", "")) or out.get("evalue", "") or \
+                        str(out.get("data", {}).get("text/plain", ""))
+                    dropped.append(f"cell {number}: {kind} left out of the report: {text.strip()[:200]}")
+            if not outputs:
+                continue
+            cell.outputs = outputs
+        kept.append(cell)
+    nb.cells = kept
+    return Cleaned(nb, dropped)
+
+
+_exporter: HTMLExporter | None = None
+
+
+def exporter() -> HTMLExporter:
+    global _exporter
+    if _exporter is None:
+        _exporter = HTMLExporter(
+            template_name="briefing_fragment",
+            extra_template_basedirs=[str(templates_dir() / "nbconvert")],
+            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+            anchor_link_text="",
+        )
+    return _exporter
+
+
+_HEADING_ID = re.compile(r'<h([1-6]) id="([^"]+)"')
+_ANCHOR = re.compile(r'<a class="anchor-link" href="#[^"]*"></a>')
+
+
+def fragment(nb: nbformat.NotebookNode, slug: str) -> str:
+    """The section's cells as HTML, heading ids prefixed with the section so pages can be joined."""
+    body, _ = exporter().from_notebook_node(nb)
+    body = _ANCHOR.sub("", body)
+    return _HEADING_ID.sub(lambda m: f'<h{m.group(1)} id="{slug}--{m.group(2)}"', body)
+
+
+def headings(fragment_html: str, level: int = 2) -> list[tuple[str, str]]:
+    """(id, text) of the headings of one level, for tables of contents."""
+    pattern = re.compile(rf'<h{level} id="([^"]+)"[^>]*>(.*?)</h{level}>', re.S)
+    return [(hid, re.sub(r"<[^>]+>", "", text).strip()) for hid, text in pattern.findall(fragment_html)]

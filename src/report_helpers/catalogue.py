@@ -1,0 +1,161 @@
+"""The data catalogue (`data/datapackage.json`, a Frictionless Data Package) and typed loading.
+
+`validate_package` checks every table against the catalogue with the frictionless library
+(types, required cells, unique keys, sources that resolve) and is run by the build before any
+kernel starts. `load_table` reads one table into a typed DataFrame, keeps only rows known by the
+as-of date and attaches each row's source.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import DataError
+from .paths import data_dir
+
+CATALOGUE = "datapackage.json"
+SOURCES = "sources"
+_PANDAS_TYPES = {"string": "string", "integer": "Int64", "number": "Float64", "year": "Int64",
+                 "boolean": "boolean"}
+
+
+@dataclass(frozen=True)
+class Source:
+    number: int
+    source_id: str
+    publisher: str
+    title: str
+    url: str
+    published: str
+
+    def citation(self) -> str:
+        return f"[{self.number}] {self.publisher}"
+
+
+def read_catalogue(root: Path | None = None) -> dict:
+    path = (root or data_dir()) / CATALOGUE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError("the data catalogue is missing", file=str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"not valid JSON ({exc.msg} at line {exc.lineno})", file=str(path)) from None
+
+
+def resource(name: str, root: Path | None = None) -> dict:
+    for res in read_catalogue(root)["resources"]:
+        if res["name"] == name:
+            return res
+    known = ", ".join(r["name"] for r in read_catalogue(root)["resources"])
+    raise DataError(f"no table named '{name}' in the catalogue (tables: {known})", file=CATALOGUE)
+
+
+def validate_package(root: Path | None = None) -> None:
+    """Validate every table against the catalogue; raise DataError naming file, row, column."""
+    import frictionless  # heavy: imported only when validating
+
+    root = root or data_dir()
+    catalogue = read_catalogue(root)
+    for res in catalogue["resources"]:
+        path = root / res["path"]
+        if not path.is_file():
+            raise DataError("data file listed in the catalogue is missing", file=str(path))
+    package = frictionless.Package(str(root / CATALOGUE))
+    report = package.validate()
+    if report.valid:
+        return
+    by_task = {i + 1: res for i, res in enumerate(catalogue["resources"])}
+    problems = []
+    for task_no, row, column, kind, message in report.flatten(
+            ["taskNumber", "rowNumber", "fieldName", "type", "message"]):
+        res = by_task.get(task_no, {})
+        problems.append(DataError(f"{kind}: {message}", file=f"data/{res.get('path', '?')}",
+                                  row=row, column=column or None))
+    first = problems[0]
+    more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+    raise DataError(str(first) + more, file=None) from None
+
+
+@lru_cache(maxsize=None)
+def _read(path: str, mtime: float) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def _cast(frame: pd.DataFrame, schema: dict, file: str) -> pd.DataFrame:
+    out = pd.DataFrame(index=frame.index)
+    for fld in schema["fields"]:
+        name, kind = fld["name"], fld.get("type", "string")
+        if name not in frame.columns:
+            raise DataError("column declared in the catalogue is missing", file=file, column=name)
+        raw = frame[name].str.strip().replace("", pd.NA)
+        try:
+            if kind == "date":
+                out[name] = pd.to_datetime(raw, format="%Y-%m-%d").dt.date
+            elif kind in ("number", "integer", "year"):
+                out[name] = pd.to_numeric(raw).astype(_PANDAS_TYPES[kind])
+            else:
+                out[name] = raw.astype("string")
+        except (ValueError, TypeError):
+            bad = next(i for i, v in raw.items() if pd.notna(v) and not _castable(v, kind))
+            raise DataError(f"{raw[bad]!r} is not a {kind}", file=file, row=int(bad) + 2,
+                            column=name) from None
+    return out
+
+
+def _castable(value: str, kind: str) -> bool:
+    try:
+        if kind == "date":
+            dt.date.fromisoformat(value)
+        else:
+            float(value)
+        return True
+    except ValueError:
+        return False
+
+
+def known_by(frame: pd.DataFrame, res: dict, as_of: dt.date) -> pd.DataFrame:
+    """Rows whose period had ended (or whose event had happened) by the as-of date."""
+    field = res.get("asOfField")
+    if not field:
+        return frame
+    kind = next(f["type"] for f in res["schema"]["fields"] if f["name"] == field)
+    if kind == "year":
+        return frame[frame[field] <= (as_of.year - 1)]
+    return frame[frame[field].map(lambda d: pd.notna(d) and d <= as_of)]
+
+
+def load_table(name: str, as_of: dt.date | None = None, root: Path | None = None) -> pd.DataFrame:
+    """One catalogue table as a typed DataFrame, filtered to what was known by ``as_of``."""
+    root = root or data_dir()
+    res = resource(name, root)
+    path = root / res["path"]
+    if not path.is_file():
+        raise DataError("data file listed in the catalogue is missing", file=f"data/{res['path']}")
+    try:
+        raw = _read(str(path), path.stat().st_mtime)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"not a readable CSV ({exc})", file=f"data/{res['path']}") from None
+    frame = _cast(raw, res["schema"], f"data/{res['path']}")
+    if as_of is not None:
+        frame = known_by(frame, res, as_of)
+    return frame.reset_index(drop=True)
+
+
+def sources(root: Path | None = None) -> dict[str, Source]:
+    """Every source in the catalogue, numbered in the order of the sources table."""
+    frame = load_table(SOURCES, root=root)
+    return {
+        row.source_id: Source(i, row.source_id, row.publisher, row.title, row.url, row.published)
+        for i, row in enumerate(frame.itertuples(index=False), start=1)
+    }
+
+
+def earliest_date(root: Path | None = None) -> dt.date:
+    """The earliest as-of date that shows any data: the start of the first table's period."""
+    return dt.date.fromisoformat(read_catalogue(root).get("earliestAsOf", "1991-01-01"))

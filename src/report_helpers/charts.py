@@ -1,0 +1,104 @@
+"""Chart builders, named after what they show. They return Altair charts and never display or
+save: `present.figure` renders them. Style comes only from the theme (theme.py)."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from .theme import ACTOR_COLOURS, PALETTE
+
+CONFIDENCE_SHAPES = alt.Scale(domain=["High", "Low"], range=["circle", "triangle-up"])
+
+
+def _colour_scale(values) -> alt.Scale:
+    domain = list(dict.fromkeys(values))
+    spare = iter(c for c in PALETTE if c not in ACTOR_COLOURS.values())
+    return alt.Scale(domain=domain, range=[ACTOR_COLOURS.get(v) or next(spare, "#878787") for v in domain])
+
+
+def _confidence(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    if "confidence" not in out:
+        out["confidence"] = "High"
+    return out
+
+
+def lines_over_time(frame: pd.DataFrame, *, x: str, y: str, series: str, title: str,
+                    y_title: str, subtitle: str = "", x_title: str = "", percent: bool = False) -> alt.Chart:
+    """One line per series; points shaped by confidence (▲ = low)."""
+    data = _confidence(frame)
+    x_enc = alt.X(f"{x}:O" if data[x].dtype.kind in "iu" or str(data[x].dtype) == "Int64" else f"{x}:T",
+                  title=x_title or None, axis=alt.Axis(labelAngle=0))
+    y_enc = alt.Y(f"{y}:Q", title=y_title,
+                  axis=alt.Axis(format=".0f") if not percent else alt.Axis(format=".0f", title=y_title))
+    colour = alt.Color(f"{series}:N", title=None, scale=_colour_scale(data[series]))
+    base = alt.Chart(data, title=alt.Title(title, subtitle=subtitle or alt.Undefined))
+    line = base.mark_line().encode(x=x_enc, y=y_enc, color=colour)
+    points = base.mark_point(size=45).encode(
+        x=x_enc, y=y_enc, color=colour,
+        shape=alt.Shape("confidence:N", scale=CONFIDENCE_SHAPES, title="confidence"),
+    )
+    return alt.layer(line, points)
+
+
+def bars(frame: pd.DataFrame, *, category: str, value: str, title: str, value_title: str,
+         subtitle: str = "", colour_by: str | None = None, sort: str = "-x",
+         label_format: str = ",.0f") -> alt.Chart:
+    """Horizontal bars with their values printed at the end."""
+    data = _confidence(frame)
+    colour_field = colour_by or category
+    base = alt.Chart(data, title=alt.Title(title, subtitle=subtitle or alt.Undefined)).encode(
+        y=alt.Y(f"{category}:N", title=None, sort=sort),
+        x=alt.X(f"{value}:Q", title=value_title),
+    )
+    bar = base.mark_bar().encode(
+        color=alt.Color(f"{colour_field}:N", legend=None, scale=_colour_scale(data[colour_field])),
+        opacity=alt.condition(alt.datum.confidence == "Low", alt.value(0.45), alt.value(1.0)),
+    )
+    text = base.mark_text(align="left", dx=4).encode(text=alt.Text(f"{value}:Q", format=label_format))
+    return alt.layer(bar, text).properties(height=max(60, 26 * data[category].nunique()))
+
+
+def grouped_bars(frame: pd.DataFrame, *, x: str, value: str, group: str, title: str,
+                 value_title: str, subtitle: str = "", x_title: str = "") -> alt.Chart:
+    """Bars side by side per x value, one colour per group."""
+    data = _confidence(frame)
+    return alt.Chart(data, title=alt.Title(title, subtitle=subtitle or alt.Undefined)).mark_bar().encode(
+        x=alt.X(f"{x}:N", title=x_title or None, axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset(f"{group}:N"),
+        y=alt.Y(f"{value}:Q", title=value_title),
+        color=alt.Color(f"{group}:N", title=None, scale=_colour_scale(data[group])),
+        opacity=alt.condition(alt.datum.confidence == "Low", alt.value(0.45), alt.value(1.0)),
+    )
+
+
+def stacked_shares(frame: pd.DataFrame, *, x: str, value: str, part: str, title: str,
+                   subtitle: str = "", value_title: str = "share (%)") -> alt.Chart:
+    """100% stacked bars: how a whole divides into parts, per x value."""
+    data = _confidence(frame)
+    return alt.Chart(data, title=alt.Title(title, subtitle=subtitle or alt.Undefined)).mark_bar().encode(
+        x=alt.X(f"{x}:O", title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y(f"{value}:Q", title=value_title, stack="normalize", axis=alt.Axis(format="%")),
+        color=alt.Color(f"{part}:N", title=None, scale=_colour_scale(data[part])),
+        order=alt.Order(f"{part}:N"),
+    )
+
+
+def timeline(events: pd.DataFrame, *, title: str, subtitle: str = "", label: str = "title",
+             start: str | None = None) -> alt.Chart:
+    """Events as dots on a time axis, one row per category; each dot labelled."""
+    data = _confidence(events).copy()
+    data["when"] = pd.to_datetime(data["date"])
+    if start:
+        data = data[data["when"] >= pd.Timestamp(start)]
+    rows = sorted(data["category"].unique())
+    base = alt.Chart(data, title=alt.Title(title, subtitle=subtitle or alt.Undefined)).encode(
+        x=alt.X("when:T", title=None, axis=alt.Axis(format="%Y", tickCount="year")),
+        y=alt.Y("category:N", title=None, sort=rows),
+    )
+    dots = base.mark_point(size=70, filled=True).encode(
+        color=alt.Color("category:N", legend=None),
+        shape=alt.Shape("confidence:N", scale=CONFIDENCE_SHAPES, legend=None),
+    )
+    return alt.layer(dots).properties(height=max(80, 34 * len(rows)))

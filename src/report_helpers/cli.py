@@ -1,0 +1,108 @@
+"""The command line: `briefing build ...` (also `python -m report_helpers build ...`).
+
+Exit codes: 0 built (or already up to date), 1 a section failed, 2 bad usage, parameters, notebooks
+or data (found before any kernel starts), 3 another build holds the lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .errors import BriefingError
+
+EXIT_CODES = """exit codes:
+  0  the briefing was built (or was already up to date)
+  1  a section failed; the previous edition stays published
+  2  bad usage, parameter, notebook or data, found before any kernel starts
+  3  another build holds the lock of the reports folder"""
+
+
+def _parameter_help() -> str:
+    try:
+        from .build.sections import discover
+        from .params import merge_specs
+
+        sections = discover()
+        specs = merge_specs({s.slug: s.parameters for s in sections})
+    except Exception as exc:  # help must still print
+        return f"parameters: could not read the notebooks ({exc})"
+    lines = ["notebook parameters (set with -p NAME=VALUE; --as-of and --edition set the first two):"]
+    for spec in specs.values():
+        where = "all sections" if len(spec.sections) == len(sections) else ", ".join(spec.sections)
+        type_name = {"as_of": "date", "edition": "full|brief"}.get(spec.name, spec.type_name)
+        lines.append(f"  {spec.name:<14} {type_name:<10} default {spec.default!r:<10} {spec.help} [{where}]")
+    return "\n".join(lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="briefing", description="Build the Frenemies briefing.")
+    commands = top.add_subparsers(dest="command", required=True)
+    build = commands.add_parser(
+        "build", help="execute the section notebooks and write HTML and PDF briefings",
+        description="Execute every section notebook with papermill, then write each section's "
+                    "HTML page, briefing.html and briefing.pdf into REPORTS_DIR/<edition-id>/ and "
+                    "point REPORTS_DIR/latest at it.",
+        epilog=_parameter_help() + "\n\n" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    build.add_argument("--as-of", metavar="YYYY-MM-DD",
+                       help="leave out data and events after this date (default: today)")
+    build.add_argument("--edition", choices=("full", "brief"),
+                       help="full, or brief: key points plus each section's headline chart and judgement "
+                            "(default: full)")
+    build.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="set a notebook parameter; repeatable")
+    build.add_argument("--reports-dir", type=Path, default=Path("reports"), metavar="DIR",
+                       help="where editions are written (default: reports)")
+    build.add_argument("--force", action="store_true", help="rebuild even if the edition is up to date")
+    build.add_argument("--jobs", type=int, default=0, metavar="N",
+                       help="sections run at once (default: one per core)")
+    build.add_argument("--cell-timeout", type=int, default=300, metavar="SECONDS",
+                       help="end a section whose cell runs longer than this (default: 300)")
+    build.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS",
+                       help="how long to wait for another build to finish (default: 60)")
+    build.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    return top
+
+
+def _configure_logging(quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
+    logger = logging.getLogger("briefing")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    _configure_logging(args.quiet)
+    log = logging.getLogger("briefing")
+    from .build.pipeline import BuildOptions, build
+    from .params import parse_assignments
+
+    try:
+        given = parse_assignments(args.param)
+        if args.as_of is not None:
+            given["as_of"] = args.as_of
+        if args.edition is not None:
+            given["edition"] = args.edition
+        result = build(BuildOptions(given=given, reports_dir=args.reports_dir, force=args.force,
+                                    jobs=args.jobs, cell_timeout=args.cell_timeout,
+                                    lock_wait=args.lock_wait))
+    except BriefingError as exc:
+        log.error("%s", exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        log.error("interrupted; the previous edition stays published")
+        return 130
+    latest = args.reports_dir / "latest"
+    print(f"{latest / 'briefing.pdf'}\n{latest / 'briefing.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""The one object a section notebook works with: its validated parameters, its data, its results."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import catalogue, results
+from .params import parse_date, parse_edition
+from .results import Figure
+
+
+@dataclass
+class SectionContext:
+    section: str
+    as_of: dt.date
+    edition: str
+    figures: dict[str, Figure] = field(default_factory=dict)
+
+    @property
+    def params(self) -> dict:
+        return {"as_of": self.as_of.isoformat(), "edition": self.edition}
+
+    @property
+    def params_key(self) -> str:
+        return hashlib.sha256(json.dumps(self.params, sort_keys=True).encode()).hexdigest()[:12]
+
+    @property
+    def results_path(self) -> Path:
+        return results.results_dir(self.params_key) / f"{self.section}.json"
+
+    def load(self, table: str) -> pd.DataFrame:
+        """A catalogue table, typed, with only the rows known by the as-of date."""
+        return catalogue.load_table(table, as_of=self.as_of)
+
+    def record(self, *figures: Figure) -> None:
+        """Keep figures for other sections (key points) and write them at once."""
+        for fig in figures:
+            self.figures[fig.name] = fig
+        results.write(self.results_path, self.section, self.params, self.figures)
+
+    def results_of(self, section: str) -> dict[str, Figure]:
+        """The figures another section recorded for the same parameters."""
+        path = results.results_dir(self.params_key) / f"{section}.json"
+        if not os.environ.get(results.RESULTS_ENV) and _stale(path, section):
+            _run_section_for_results(section, self.params)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"no results of section '{section}' for {self.params}; the build runs it first"
+            )
+        return results.read(path)
+
+
+def _stale(path: Path, section: str) -> bool:
+    from .build.sections import find_section
+    from .paths import data_dir
+
+    if not path.is_file():
+        return True
+    inputs = [find_section(section).path, *data_dir().glob("*")]
+    newest = max(p.stat().st_mtime for p in inputs)
+    return path.stat().st_mtime < newest
+
+
+def _run_section_for_results(section: str, params: dict) -> None:
+    """Interactive use only: execute a section this one reads, so its results exist."""
+    import tempfile
+
+    import papermill
+
+    from .build.sections import find_section
+
+    target = find_section(section)
+    with tempfile.TemporaryDirectory() as tmp:
+        papermill.execute_notebook(str(target.path), str(Path(tmp) / target.path.name),
+                                   parameters=params, progress_bar=False, log_output=False)
+
+
+def setup(section: str, *, as_of: str = "today", edition: str = "full") -> SectionContext:
+    """Validate the notebook's parameters and prepare a section (the chart theme)."""
+    from .theme import use_theme
+
+    use_theme()
+    return SectionContext(section=section, as_of=parse_date(as_of), edition=parse_edition(edition))

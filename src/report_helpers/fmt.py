@@ -1,0 +1,87 @@
+"""Numbers, dates and percentages: one spelling everywhere in the briefing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value) == "<NA>"
+
+
+def number(value, digits: int = 0) -> str:
+    """12 345.6 style with a thin space is hard to read in PDFs; use commas: 12,345.6."""
+    if _missing(value):
+        return "n/a"
+    return f"{float(value):,.{digits}f}"
+
+
+def pct(value, digits: int = 0) -> str:
+    """A percentage given in percent units (41.1 -> '41%')."""
+    if _missing(value):
+        return "n/a"
+    return f"{float(value):.{digits}f}%"
+
+
+def pp(value, digits: int = 0) -> str:
+    """A change in percentage points, signed."""
+    if _missing(value):
+        return "n/a"
+    return f"{float(value):+.{digits}f} pp"
+
+
+def usd_m(value) -> str:
+    """US$ millions, switching to billions from 1,000."""
+    if _missing(value):
+        return "n/a"
+    value = float(value)
+    if abs(value) >= 1000:
+        return f"US${value / 1000:,.1f} bn"
+    return f"US${value:,.0f} m"
+
+
+def usd_bn(value, digits: int = 1) -> str:
+    if _missing(value):
+        return "n/a"
+    return f"US${float(value):,.{digits}f} bn"
+
+
+def ratio(value, digits: int = 1) -> str:
+    if _missing(value):
+        return "n/a"
+    return f"{float(value):.{digits}f}×"
+
+
+def date(value: dt.date | str) -> str:
+    """27 November 2026."""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value)
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def month(value: dt.date | str) -> str:
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value)
+    return f"{_MONTHS[value.month - 1]} {value.year}"
+
+
+def by_unit(value, unit: str) -> str:
+    """Format a value by its unit name, as used in results and data tables."""
+    formatter = {
+        "pct": pct, "pp": pp, "usd_m": usd_m, "usd_bn": usd_bn, "ratio": ratio,
+        "pct_change": lambda v: f"{float(v):+.0f}%",
+        "count": number, "persons": number, "years": lambda v: f"{number(v)} years",
+        "bcm": lambda v: f"{number(v, 1)} bcm", "bcm_per_year": lambda v: f"{number(v, 1)} bcm a year",
+        "mcm": lambda v: f"{number(v)} million m³", "kt": lambda v: f"{number(v)} kt",
+        "tonnes": lambda v: f"{number(v)} t", "eur_bn": lambda v: f"€{number(v, 1)} bn",
+        "usd_per_1000m3": lambda v: f"US${number(v)} per 1,000 m³",
+        "usd_m_tiv": lambda v: f"{number(v)} m (SIPRI TIV)",
+        "year": lambda v: str(int(v)),
+    }.get(unit)
+    if formatter is None:
+        raise ValueError(f"unknown unit '{unit}'")
+    return formatter(value)

@@ -1,0 +1,45 @@
+"""Where the project's folders are, wherever the code runs from (CLI, build worker, JupyterLab)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ENV = "BRIEFING_PROJECT_DIR"
+
+
+def _looks_like_project(path: Path) -> bool:
+    return (path / "data" / "datapackage.json").is_file() and (path / "notebooks").is_dir()
+
+
+def project_dir() -> Path:
+    """The project root: $BRIEFING_PROJECT_DIR, else the nearest parent of the working
+    folder holding data/ and notebooks/, else the checkout this package lives in."""
+    if os.environ.get(PROJECT_ENV):
+        root = Path(os.environ[PROJECT_ENV]).resolve()
+        if not _looks_like_project(root):
+            raise FileNotFoundError(f"{PROJECT_ENV}={root} has no data/datapackage.json and notebooks/")
+        return root
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if _looks_like_project(candidate):
+            return candidate
+    checkout = Path(__file__).resolve().parents[2]
+    if _looks_like_project(checkout):
+        return checkout
+    raise FileNotFoundError(
+        "cannot find the project folder (one holding data/datapackage.json and notebooks/); "
+        f"run from inside it or set {PROJECT_ENV}"
+    )
+
+
+def data_dir() -> Path:
+    return project_dir() / "data"
+
+
+def notebooks_dir() -> Path:
+    return project_dir() / "notebooks"
+
+
+def templates_dir() -> Path:
+    return Path(__file__).resolve().parent / "build" / "templates"

@@ -1,0 +1,138 @@
+"""What a section shows a reader: charts as inline SVG, tables, judgements, all with sources.
+
+Each helper displays one HTML block and returns nothing; the executed notebook keeps only these
+blocks (no code, no raw reprs). Every chart and table carries a source line citing the numbered
+sources of the catalogue; rows marked Low confidence are flagged in the line and in the block.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import re
+from collections.abc import Iterable
+
+import pandas as pd
+from IPython.display import HTML, display
+
+from . import catalogue
+from .results import Figure
+
+_chart_ids = itertools.count(1)
+LOW_NOTE = "▲ marks figures of low confidence (secondary, derived or disputed)."
+
+
+def _cite(source_ids: Iterable[str]) -> str:
+    known = catalogue.sources()
+    parts = []
+    for sid in dict.fromkeys(source_ids):
+        src = known.get(sid)
+        if src is None:
+            raise KeyError(f"source '{sid}' is not in data/sources.csv")
+        parts.append(f'<a class="cite" href="#source-{src.number}">[{src.number}]</a> '
+                     f"{html.escape(src.publisher)}")
+    return "; ".join(parts)
+
+
+def source_line(source_ids: Iterable[str], *, low: bool = False, note: str = "") -> str:
+    cites = _cite(source_ids)
+    extra = f" {html.escape(note)}" if note else ""
+    flag = f' <span class="low-note">{LOW_NOTE}</span>' if low else ""
+    return f'<p class="source-line">Source: {cites}.{extra}{flag}</p>'
+
+
+def chart_svg(chart) -> str:
+    """Render an Altair chart to standalone SVG text with ids made unique in the page."""
+    import vl_convert
+
+    from .theme import register_font, use_theme
+
+    register_font()
+    use_theme()
+    svg = vl_convert.vegalite_to_svg(chart.to_dict())
+    prefix = f"c{next(_chart_ids)}-"
+    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
+    svg = re.sub(r'url\(#([^)]+)\)', lambda m: f"url(#{prefix}{m.group(1)})", svg)
+    svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"', svg)
+    return svg
+
+
+def _sources_of(frame: pd.DataFrame | None, extra: Iterable[str]) -> tuple[list[str], bool]:
+    ids = list(extra)
+    low = False
+    if frame is not None and "source_id" in frame:
+        ids += [s for s in frame["source_id"].dropna().astype(str)]
+    if frame is not None and "confidence" in frame:
+        low = bool((frame["confidence"] == "Low").any())
+    return ids, low
+
+
+def figure(chart, *, data: pd.DataFrame | None = None, sources: Iterable[str] = (),
+           note: str = "", alt_text: str = "") -> None:
+    """Show a chart with the source line of the rows it plots (``data``) and any extra sources."""
+    ids, low = _sources_of(data, sources)
+    if not ids:
+        raise ValueError("a chart needs at least one source: pass data= with a source_id column or sources=")
+    label = html.escape(alt_text or "chart")
+    block = (f'<figure class="chart" role="img" aria-label="{label}">{chart_svg(chart)}'
+             f"<figcaption>{source_line(ids, low=low, note=note)}</figcaption></figure>")
+    display(HTML(block))
+
+
+def table(frame: pd.DataFrame, *, title: str, columns: dict[str, str] | None = None,
+          formats: dict[str, callable] | None = None, sources: Iterable[str] = (),
+          note: str = "") -> None:
+    """Show a small table: chosen columns with reader-facing names, formatted cells, sources."""
+    ids, low = _sources_of(frame, sources)
+    if not ids:
+        raise ValueError("a table needs at least one source: a source_id column or sources=")
+    columns = columns or {c: c for c in frame.columns}
+    formats = formats or {}
+    shown = pd.DataFrame(index=frame.index)
+    for col, heading in columns.items():
+        fmt_cell = formats.get(col, lambda v: "" if pd.isna(v) else str(v))
+        shown[heading] = frame[col].map(fmt_cell)
+    if low and "confidence" in frame:
+        first = next(iter(columns.values()))
+        shown[first] = [f"{v} ▲" if c == "Low" else v for v, c in zip(shown[first], frame["confidence"])]
+    body = shown.to_html(index=False, escape=True, border=0, classes="data-table")
+    block = (f'<figure class="table"><figcaption class="table-title">{html.escape(title)}</figcaption>'
+             f"{body}{source_line(ids, low=low, note=note)}</figure>")
+    display(HTML(block))
+
+
+def _fill(template: str, values: dict) -> tuple[str, list[str], bool]:
+    ids: list[str] = []
+    low = False
+    rendered = {}
+    for key, value in values.items():
+        if isinstance(value, Figure):
+            ids += list(value.sources)
+            low = low or value.confidence == "Low"
+            rendered[key] = html.escape(str(value))
+        else:
+            rendered[key] = html.escape(str(value))
+    return html.escape(template).format(**rendered), ids, low
+
+
+def judgement(label: str, template: str, **values) -> None:
+    """A stated judgement, with figures filled into the text and cited."""
+    text, ids, _ = _fill(template, values)
+    cite = f' <span class="judgement-sources">({_cite(ids)})</span>' if ids else ""
+    display(HTML(f'<aside class="judgement"><p class="judgement-label">{html.escape(label)}</p>'
+                 f"<p>{text}{cite}</p></aside>"))
+
+
+def finding(template: str, **values) -> None:
+    """A sentence of narrative that carries computed figures (so no number is typed by hand)."""
+    text, ids, _ = _fill(template, values)
+    cite = f" ({_cite(ids)})" if ids else ""
+    display(HTML(f'<p class="finding">{text}{cite}</p>'))
+
+
+def as_of_line(ctx) -> None:
+    """State the as-of date of the section, so a reader knows what the figures could include."""
+    from . import fmt
+
+    display(HTML(f'<p class="as-of">As of {html.escape(fmt.date(ctx.as_of))}: data and events after '
+                 "this date are left out.</p>"))

@@ -1,0 +1,97 @@
+"""The only place chart style lives: one Altair theme and the font charts are measured and drawn in.
+
+vl-convert measures SVG text with the fonts registered with it; the HTML and PDF draw that text
+with the font embedded in the page CSS. Both use Lato from the `font-lato` package (SIL OFL), so
+labels are measured and drawn with the same metrics everywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+from functools import lru_cache
+from pathlib import Path
+
+import altair as alt
+
+THEME = "briefing"
+FONT = "Lato"
+FONT_STACK = f"{FONT}, 'DejaVu Sans', sans-serif"
+WIDTH, HEIGHT = 540, 240
+
+# Colours by actor, so Russia is the same colour in every chart of the briefing.
+ACTOR_COLOURS = {
+    "Russia": "#b2182b", "Russian Federation": "#b2182b",
+    "EU27": "#2166ac", "EU": "#2166ac",
+    "China": "#e08214", "Iran": "#5aae61", "Georgia": "#8073ac", "UAE": "#35978f",
+    "Hong Kong": "#80cdc1", "USA": "#4393c3", "US": "#4393c3", "France": "#92c5de",
+    "Azerbaijan": "#1b7837", "Turkey": "#d6604d", "Areas, nes": "#bababa", "Other": "#bababa",
+}
+PALETTE = ["#b2182b", "#2166ac", "#e08214", "#5aae61", "#8073ac", "#35978f", "#d6604d", "#878787"]
+INK, MUTED, GRID = "#222222", "#5f5f5f", "#e4e4e4"
+
+
+def font_files() -> dict[str, Path]:
+    import font_lato
+
+    folder = Path(font_lato.font_directory)
+    return {"regular": folder / "Lato-Regular.ttf", "bold": folder / "Lato-Bold.ttf",
+            "italic": folder / "Lato-Italic.ttf"}
+
+
+@lru_cache(maxsize=1)
+def register_font() -> None:
+    """Let vl-convert measure chart text with Lato (once per process)."""
+    import font_lato
+    import vl_convert
+
+    vl_convert.register_font_directory(font_lato.font_directory)
+
+
+@lru_cache(maxsize=1)
+def font_face_css() -> str:
+    """@font-face rules embedding Lato, so pages need no network and no installed font."""
+    rules = []
+    for style, path in font_files().items():
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        weight = "700" if style == "bold" else "400"
+        font_style = "italic" if style == "italic" else "normal"
+        rules.append(
+            f"@font-face {{ font-family: '{FONT}'; font-weight: {weight}; font-style: {font_style}; "
+            f"src: url(data:font/ttf;base64,{data}) format('truetype'); }}"
+        )
+    return "\n".join(rules)
+
+
+def theme_config() -> dict:
+    axis = {"labelFont": FONT, "titleFont": FONT, "labelFontSize": 11, "titleFontSize": 11,
+            "labelColor": MUTED, "titleColor": MUTED, "titleFontWeight": "normal",
+            "gridColor": GRID, "domainColor": "#999999", "tickColor": "#999999"}
+    return {
+        "config": {
+            "font": FONT,
+            "background": "white",
+            "padding": 8,
+            "view": {"continuousWidth": WIDTH, "continuousHeight": HEIGHT, "stroke": None},
+            "title": {"font": FONT, "fontSize": 13, "fontWeight": "bold", "color": INK,
+                      "anchor": "start", "subtitleFont": FONT, "subtitleColor": MUTED,
+                      "subtitleFontSize": 11},
+            "axis": axis,
+            "axisX": {"grid": False},
+            "legend": {"labelFont": FONT, "titleFont": FONT, "labelFontSize": 11,
+                       "titleFontSize": 11, "titleColor": MUTED, "labelColor": INK,
+                       "orient": "bottom", "direction": "horizontal", "titleFontWeight": "normal"},
+            "header": {"labelFont": FONT, "titleFont": FONT},
+            "text": {"font": FONT, "fontSize": 11, "color": INK},
+            "range": {"category": PALETTE},
+            "line": {"strokeWidth": 2},
+            "point": {"size": 40, "filled": True},
+            "bar": {"cornerRadiusEnd": 1},
+        }
+    }
+
+
+@lru_cache(maxsize=1)
+def use_theme() -> str:
+    """Register and enable the briefing theme (idempotent)."""
+    alt.theme.register(THEME, enable=True)(theme_config)
+    return THEME
