@@ -1,5 +1,8 @@
 """Computations the sections share. Each takes catalogue tables and returns tables or Figures;
-every result keeps the source ids and confidence of the rows it was computed from."""
+every result keeps the source ids and confidence of the rows it was computed from.
+
+A function that returns a Figure returns None when the data known by the as-of date has no row
+for it: an early as-of date shows less, it does not fail. `present` says so to the reader."""
 
 from __future__ import annotations
 
@@ -35,35 +38,39 @@ def gas_shares(gas: pd.DataFrame) -> pd.DataFrame:
 
 
 def share_figure(shares: pd.DataFrame, *, name: str, partner: str, label: str, year: int | None = None,
-                 partner_col: str = "partner", full_years_only: bool = False) -> Figure:
+                 partner_col: str = "partner", full_years_only: bool = False) -> Figure | None:
     """A partner's share in one year (default: the latest year available) as a Figure."""
     rows = shares[shares[partner_col] == partner]
     if full_years_only and "full_year" in rows:
         rows = rows[rows["full_year"]]
     if rows.empty:
-        raise ValueError(f"no rows for {partner!r} in the data known by the as-of date")
+        return None
     row_year = int(rows["year"].max()) if year is None else year
     row = rows[rows["year"] == row_year]
     if row.empty:
-        raise ValueError(f"no {partner!r} row for {row_year}")
+        return None
     return Figure(name=name, value=float(row["share_pct"].iloc[0]), unit="pct", label=label,
                   period=str(row_year), sources=_ids(row), confidence=_worst(row["confidence"]))
 
 
 def value_figure(frame: pd.DataFrame, *, name: str, label: str, value: str, unit: str,
-                 period: str, where: dict) -> Figure:
+                 period: str, where: dict) -> Figure | None:
     """The single row of ``frame`` matching ``where``, as a Figure."""
     rows = frame
     for column, wanted in where.items():
         rows = rows[rows[column] == wanted]
-    if len(rows) != 1:
+    if rows.empty:
+        return None
+    if len(rows) > 1:
         raise ValueError(f"expected one row for {where}, found {len(rows)}")
     return Figure(name=name, value=float(rows[value].iloc[0]), unit=unit, label=label,
                   period=str(rows[period].iloc[0]), sources=_ids(rows),
                   confidence=_worst(rows["confidence"]))
 
 
-def ratio_figure(later: Figure, earlier: Figure, *, name: str, label: str) -> Figure:
+def ratio_figure(later: Figure | None, earlier: Figure | None, *, name: str, label: str) -> Figure | None:
+    if later is None or earlier is None:
+        return None
     return Figure(name=name, value=later.value / earlier.value, unit="ratio", label=label,
                   period=f"{earlier.period}–{later.period}",
                   sources=tuple(dict.fromkeys(earlier.sources + later.sources)),
@@ -76,10 +83,14 @@ def points(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
     return rows.sort_values("period_end").reset_index(drop=True)
 
 
-def latest_point(frame: pd.DataFrame, measure: str, *, name: str, label: str) -> Figure:
+def latest_point(frame: pd.DataFrame, measure: str, *, name: str, label: str,
+                 confidence: str | None = None) -> Figure | None:
+    """The most recent figure of a measure; with ``confidence``, only rows of that confidence."""
     rows = points(frame, measure)
+    if confidence:
+        rows = rows[rows["confidence"] == confidence]
     if rows.empty:
-        raise ValueError(f"no '{measure}' figure in the data known by the as-of date")
+        return None
     row = rows.iloc[[-1]]
     return Figure(name=name, value=float(row["value"].iloc[0]), unit=str(row["unit"].iloc[0]),
                   label=label, period=str(row["period_label"].iloc[0]), sources=_ids(row),
@@ -99,10 +110,21 @@ def opinion(frame: pd.DataFrame, question: str, subjects: list[str] | None = Non
     return rows.sort_values("when").reset_index(drop=True)
 
 
-def latest_opinion(frame: pd.DataFrame, *, name: str, label: str) -> Figure:
+def earliest_point(frame: pd.DataFrame, measure: str, *, name: str, label: str) -> Figure | None:
+    rows = points(frame, measure)
+    if rows.empty:
+        return None
+    row = rows.iloc[[0]]
+    return Figure(name=name, value=float(row["value"].iloc[0]), unit=str(row["unit"].iloc[0]),
+                  label=label, period=str(row["period_label"].iloc[0]), sources=_ids(row),
+                  confidence=_worst(row["confidence"]))
+
+
+def latest_opinion(frame: pd.DataFrame, *, name: str, label: str, first: bool = False) -> Figure | None:
+    """The latest (or, with ``first``, the earliest) survey figure of ``frame`` rows."""
     if frame.empty:
-        raise ValueError(f"no survey rows for {name} known by the as-of date")
-    row = frame.sort_values("fieldwork_end").iloc[[-1]]
+        return None
+    row = frame.sort_values("fieldwork_end").iloc[[0 if first else -1]]
     return Figure(name=name, value=float(row["percent"].iloc[0]), unit="pct", label=label,
                   period=str(row["fieldwork_end"].iloc[0])[:7], sources=_ids(row),
                   confidence=_worst(row["confidence"]))
@@ -130,8 +152,9 @@ def remittance_shares(remittances: pd.DataFrame, flow_type: str = "total") -> pd
     return rows.reset_index(drop=True)
 
 
-def figures_frame(figures: list[Figure]) -> pd.DataFrame:
-    """Figures side by side (for a chart of headline numbers), one row each."""
+def figures_frame(figures: list[Figure | None]) -> pd.DataFrame:
+    """Figures side by side (for a chart of headline numbers), one row each; None is skipped."""
+    figures = [f for f in figures if f is not None]
     return pd.DataFrame({
         "label": [f.label for f in figures],
         "value": [f.value for f in figures],
@@ -140,8 +163,8 @@ def figures_frame(figures: list[Figure]) -> pd.DataFrame:
     })
 
 
-def figure_sources(figures: list[Figure]) -> list[str]:
-    return list(dict.fromkeys(s for f in figures for s in f.sources))
+def figure_sources(figures: list[Figure | None]) -> list[str]:
+    return list(dict.fromkeys(s for f in figures if f is not None for s in f.sources))
 
 
 def relations_rating(opinion_rows: pd.DataFrame) -> pd.DataFrame:
@@ -160,4 +183,78 @@ def relations_rating(opinion_rows: pd.DataFrame) -> pd.DataFrame:
                     row["rating"] = rating
                     out.append(row)
                     break
+    if not out:
+        return rows.assign(rating=pd.Series(dtype="string")).iloc[0:0]
     return pd.DataFrame(out).sort_values("fieldwork_end").reset_index(drop=True)
+
+
+def event_date(events: pd.DataFrame, event_id: str):
+    """The date of one timeline event, or None if it had not happened by the as-of date."""
+    rows = events[events["event_id"] == event_id]
+    return None if rows.empty else rows["date"].iloc[0]
+
+
+def days_between(events: pd.DataFrame, start_id: str, end_id: str, *, name: str, label: str) -> Figure | None:
+    """Days from one timeline event to another (inclusive of neither), as a Figure."""
+    rows = events[events["event_id"].isin([start_id, end_id])]
+    start, end = event_date(events, start_id), event_date(events, end_id)
+    if start is None or end is None:
+        return None
+    return Figure(name=name, value=float((end - start).days), unit="days", label=label,
+                  period=f"{start.isoformat()}–{end.isoformat()}", sources=_ids(rows),
+                  confidence=_worst(rows["confidence"]))
+
+
+def count_figure(frame: pd.DataFrame, *, name: str, label: str, period: str) -> Figure | None:
+    """How many rows ``frame`` has (e.g. Russian posts still in place), as a Figure."""
+    if frame.empty:
+        return None
+    return Figure(name=name, value=float(len(frame)), unit="count", label=label, period=period,
+                  sources=_ids(frame), confidence=_worst(frame["confidence"]))
+
+
+def latest_status(presence: pd.DataFrame) -> pd.DataFrame:
+    """The latest known status of each item of Russian presence."""
+    ordered = presence.sort_values("status_date")
+    return ordered.groupby("item", as_index=False).tail(1).sort_values("status_date").reset_index(drop=True)
+
+
+def rank_of(shares: pd.DataFrame, partner: str, year: int | None = None) -> int | None:
+    """Rank (1 = largest) of a partner's trade turnover in a year (default: the latest year)."""
+    if shares.empty:
+        return None
+    year = int(shares["year"].max()) if year is None else year
+    ranked = shares[shares["year"] == year].sort_values("turnover_musd", ascending=False)
+    names = list(ranked["partner"])
+    return names.index(partner) + 1 if partner in names else None
+
+
+def latest_value(frame: pd.DataFrame, *, name: str, label: str, value: str, unit: str,
+                 by: str = "year") -> Figure | None:
+    """The value of the most recent row (by ``by``) of a one-series table, as a Figure."""
+    if frame.empty:
+        return None
+    row = frame.sort_values(by).iloc[[-1]]
+    return Figure(name=name, value=float(row[value].iloc[0]), unit=unit, label=label,
+                  period=str(row[by].iloc[0]), sources=_ids(row), confidence=_worst(row["confidence"]))
+
+
+def russia_trade_compared(russia_azerbaijan: pd.DataFrame, trade: pd.DataFrame,
+                          since: int = 2019) -> pd.DataFrame:
+    """Russia's full-year trade turnover with Azerbaijan and with Armenia, US$ bn, by year."""
+    az = points(russia_azerbaijan, "russia_azerbaijan_trade_turnover")
+    az = az[az["period_label"].str.fullmatch(r"\d{4}")]
+    az = az.assign(partner="Azerbaijan", year=az["period_label"].astype(int), turnover_bn=az["value"])
+    arm = trade[trade["partner"] == "Russia"]
+    arm = arm.assign(partner="Armenia", turnover_bn=arm["turnover_musd"] / 1000)
+    columns = ["year", "partner", "turnover_bn", "source_id", "confidence"]
+    both = pd.concat([az[columns], arm[columns]], ignore_index=True)
+    return both[both["year"] >= since].sort_values(["year", "partner"]).reset_index(drop=True)
+
+
+def stack(frames: dict[str, pd.DataFrame], column: str = "series") -> pd.DataFrame:
+    """Several tables as one, each row labelled in ``column`` with its table's name (for one chart)."""
+    labelled = [frame.assign(**{column: name}) for name, frame in frames.items() if not frame.empty]
+    if not labelled:
+        return next(iter(frames.values())).assign(**{column: pd.Series(dtype="string")})
+    return pd.concat(labelled, ignore_index=True)

@@ -3,22 +3,35 @@ save: `present.figure` renders them. Style comes only from the theme (theme.py).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import altair as alt
 import pandas as pd
 
-from .theme import ACTOR_COLOURS, PALETTE
+from .theme import PALETTE, SERIES_COLOURS
 
 CONFIDENCE_SHAPES = alt.Scale(domain=["High", "Low"], range=["circle", "triangle-up"])
 
 
 def _colour_scale(values) -> alt.Scale:
-    domain = list(dict.fromkeys(values))
-    spare = iter(c for c in PALETTE if c not in ACTOR_COLOURS.values())
-    return alt.Scale(domain=domain, range=[ACTOR_COLOURS.get(v) or next(spare, "#878787") for v in domain])
+    """Known series keep their colour everywhere; others take unused palette colours in order."""
+    domain = list(dict.fromkeys(v for v in values if v is not None))
+    taken = {SERIES_COLOURS[v] for v in domain if v in SERIES_COLOURS}
+    spare = iter(c for c in PALETTE if c not in taken)
+    return alt.Scale(domain=domain, range=[SERIES_COLOURS.get(v) or next(spare, "#878787") for v in domain])
 
 
 def _confidence(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
+    """Chart-ready copy: plain Python/NumPy types (Vega-Lite JSON has no dates or pd.NA) and a
+    confidence column for the low-confidence markers."""
+    out = pd.DataFrame(index=frame.index)
+    for name, column in frame.items():
+        if column.map(lambda v: isinstance(v, dt.date)).any():
+            out[name] = pd.to_datetime(column)
+        elif pd.api.types.is_numeric_dtype(column):
+            out[name] = column.astype("float64")
+        else:
+            out[name] = column.astype(object).where(column.notna(), None)
     if "confidence" not in out:
         out["confidence"] = "High"
     return out
@@ -28,8 +41,10 @@ def lines_over_time(frame: pd.DataFrame, *, x: str, y: str, series: str, title: 
                     y_title: str, subtitle: str = "", x_title: str = "", percent: bool = False) -> alt.Chart:
     """One line per series; points shaped by confidence (▲ = low)."""
     data = _confidence(frame)
-    x_enc = alt.X(f"{x}:O" if data[x].dtype.kind in "iu" or str(data[x].dtype) == "Int64" else f"{x}:T",
-                  title=x_title or None, axis=alt.Axis(labelAngle=0))
+    temporal = pd.api.types.is_datetime64_any_dtype(data[x])
+    x_enc = alt.X(f"{x}:T" if temporal else f"{x}:O", title=x_title or None,
+                  axis=alt.Axis(labelAngle=0, format="%Y", tickCount="year") if temporal
+                  else alt.Axis(labelAngle=0))
     y_enc = alt.Y(f"{y}:Q", title=y_title,
                   axis=alt.Axis(format=".0f") if not percent else alt.Axis(format=".0f", title=y_title))
     colour = alt.Color(f"{series}:N", title=None, scale=_colour_scale(data[series]))
@@ -62,10 +77,10 @@ def bars(frame: pd.DataFrame, *, category: str, value: str, title: str, value_ti
 
 def grouped_bars(frame: pd.DataFrame, *, x: str, value: str, group: str, title: str,
                  value_title: str, subtitle: str = "", x_title: str = "") -> alt.Chart:
-    """Bars side by side per x value, one colour per group."""
+    """Bars side by side per x value (in the order of the rows), one colour per group."""
     data = _confidence(frame)
     return alt.Chart(data, title=alt.Title(title, subtitle=subtitle or alt.Undefined)).mark_bar().encode(
-        x=alt.X(f"{x}:N", title=x_title or None, axis=alt.Axis(labelAngle=0)),
+        x=alt.X(f"{x}:N", title=x_title or None, axis=alt.Axis(labelAngle=0), sort=None),
         xOffset=alt.XOffset(f"{group}:N"),
         y=alt.Y(f"{value}:Q", title=value_title),
         color=alt.Color(f"{group}:N", title=None, scale=_colour_scale(data[group])),
@@ -88,8 +103,8 @@ def stacked_shares(frame: pd.DataFrame, *, x: str, value: str, part: str, title:
 def timeline(events: pd.DataFrame, *, title: str, subtitle: str = "", label: str = "title",
              start: str | None = None) -> alt.Chart:
     """Events as dots on a time axis, one row per category; each dot labelled."""
-    data = _confidence(events).copy()
-    data["when"] = pd.to_datetime(data["date"])
+    data = _confidence(events)
+    data["when"] = data["date"]
     if start:
         data = data[data["when"] >= pd.Timestamp(start)]
     rows = sorted(data["category"].unique())
@@ -97,8 +112,8 @@ def timeline(events: pd.DataFrame, *, title: str, subtitle: str = "", label: str
         x=alt.X("when:T", title=None, axis=alt.Axis(format="%Y", tickCount="year")),
         y=alt.Y("category:N", title=None, sort=rows),
     )
-    dots = base.mark_point(size=70, filled=True).encode(
-        color=alt.Color("category:N", legend=None),
+    dots = base.mark_point(size=70, filled=True, opacity=0.8).encode(
+        color=alt.Color("category:N", legend=None, scale=_colour_scale(rows)),
         shape=alt.Shape("confidence:N", scale=CONFIDENCE_SHAPES, legend=None),
     )
     return alt.layer(dots).properties(height=max(80, 34 * len(rows)))

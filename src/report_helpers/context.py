@@ -39,10 +39,11 @@ class SectionContext:
         """A catalogue table, typed, with only the rows known by the as-of date."""
         return catalogue.load_table(table, as_of=self.as_of)
 
-    def record(self, *figures: Figure) -> None:
-        """Keep figures for other sections (key points) and write them at once."""
+    def record(self, *figures: Figure | None) -> None:
+        """Keep figures for other sections (key points) and write them at once; None is skipped."""
         for fig in figures:
-            self.figures[fig.name] = fig
+            if fig is not None:
+                self.figures[fig.name] = fig
         results.write(self.results_path, self.section, self.params, self.figures)
 
     def results_of(self, section: str) -> dict[str, Figure]:

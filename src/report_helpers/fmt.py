@@ -80,7 +80,7 @@ def by_unit(value, unit: str) -> str:
         "tonnes": lambda v: f"{number(v)} t", "eur_bn": lambda v: f"€{number(v, 1)} bn",
         "usd_per_1000m3": lambda v: f"US${number(v)} per 1,000 m³",
         "usd_m_tiv": lambda v: f"{number(v)} m (SIPRI TIV)",
-        "year": lambda v: str(int(v)),
+        "year": lambda v: str(int(v)), "days": lambda v: f"{number(v)} days",
     }.get(unit)
     if formatter is None:
         raise ValueError(f"unknown unit '{unit}'")

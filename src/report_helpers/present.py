@@ -20,6 +20,7 @@ from .results import Figure
 
 _chart_ids = itertools.count(1)
 LOW_NOTE = "▲ marks figures of low confidence (secondary, derived or disputed)."
+NOT_YET = "No figure for this was known by the as-of date."
 
 
 def _cite(source_ids: Iterable[str]) -> str:
@@ -70,6 +71,9 @@ def _sources_of(frame: pd.DataFrame | None, extra: Iterable[str]) -> tuple[list[
 def figure(chart, *, data: pd.DataFrame | None = None, sources: Iterable[str] = (),
            note: str = "", alt_text: str = "") -> None:
     """Show a chart with the source line of the rows it plots (``data``) and any extra sources."""
+    if data is not None and data.empty:
+        display(HTML(f'<p class="not-yet">{html.escape(alt_text or "Chart")}: {NOT_YET}</p>'))
+        return
     ids, low = _sources_of(data, sources)
     if not ids:
         raise ValueError("a chart needs at least one source: pass data= with a source_id column or sources=")
@@ -83,6 +87,9 @@ def table(frame: pd.DataFrame, *, title: str, columns: dict[str, str] | None = N
           formats: dict[str, callable] | None = None, sources: Iterable[str] = (),
           note: str = "") -> None:
     """Show a small table: chosen columns with reader-facing names, formatted cells, sources."""
+    if frame.empty:
+        display(HTML(f'<p class="not-yet">{html.escape(title)}: {NOT_YET}</p>'))
+        return
     ids, low = _sources_of(frame, sources)
     if not ids:
         raise ValueError("a table needs at least one source: a source_id column or sources=")
@@ -101,7 +108,28 @@ def table(frame: pd.DataFrame, *, title: str, columns: dict[str, str] | None = N
     display(HTML(block))
 
 
-def _fill(template: str, values: dict) -> tuple[str, list[str], bool]:
+class _Shown:
+    """A Figure as a template sees it: ``{x}`` is the formatted value, ``{x.period}`` its period."""
+
+    def __init__(self, fig: Figure):
+        self._fig = fig
+
+    def __format__(self, spec: str) -> str:
+        return html.escape(str(self._fig))
+
+    @property
+    def period(self) -> str:
+        return html.escape(self._fig.period)
+
+    @property
+    def label(self) -> str:
+        return html.escape(self._fig.label)
+
+
+def _fill(template: str, values: dict) -> tuple[str, list[str], bool] | None:
+    """The template with values filled in and escaped; None if any value is missing."""
+    if any(v is None for v in values.values()):
+        return None
     ids: list[str] = []
     low = False
     rendered = {}
@@ -109,23 +137,31 @@ def _fill(template: str, values: dict) -> tuple[str, list[str], bool]:
         if isinstance(value, Figure):
             ids += list(value.sources)
             low = low or value.confidence == "Low"
-            rendered[key] = html.escape(str(value))
+            rendered[key] = _Shown(value)
         else:
             rendered[key] = html.escape(str(value))
     return html.escape(template).format(**rendered), ids, low
 
 
-def judgement(label: str, template: str, **values) -> None:
-    """A stated judgement, with figures filled into the text and cited."""
-    text, ids, _ = _fill(template, values)
+def judgement(label: str, template: str, *, missing: str = NOT_YET, **values) -> None:
+    """A stated judgement, with figures filled into the text and cited (``missing`` if one is None)."""
+    filled = _fill(template, values)
+    text, ids, _ = filled if filled else (html.escape(missing), [], False)
     cite = f' <span class="judgement-sources">({_cite(ids)})</span>' if ids else ""
     display(HTML(f'<aside class="judgement"><p class="judgement-label">{html.escape(label)}</p>'
                  f"<p>{text}{cite}</p></aside>"))
 
 
-def finding(template: str, **values) -> None:
-    """A sentence of narrative that carries computed figures (so no number is typed by hand)."""
-    text, ids, _ = _fill(template, values)
+def finding(template: str, *, missing: str = "", **values) -> None:
+    """A sentence of narrative that carries computed figures (so no number is typed by hand).
+
+    If a figure is None (not known by the as-of date), ``missing`` is shown instead, or nothing."""
+    filled = _fill(template, values)
+    if filled is None:
+        if missing:
+            display(HTML(f'<p class="finding not-yet">{html.escape(missing)}</p>'))
+        return
+    text, ids, _ = filled
     cite = f" ({_cite(ids)})" if ids else ""
     display(HTML(f'<p class="finding">{text}{cite}</p>'))
 

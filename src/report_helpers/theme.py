@@ -18,8 +18,9 @@ FONT = "Lato"
 FONT_STACK = f"{FONT}, 'DejaVu Sans', sans-serif"
 WIDTH, HEIGHT = 540, 240
 
-# Colours by actor, so Russia is the same colour in every chart of the briefing.
-ACTOR_COLOURS = {
+# Colours by series name, so Russia is the same colour in every chart of the briefing.
+SERIES_COLOURS = {
+    "Armenia": "#e08214", "good": "#4d9221", "bad": "#b2182b",
     "Russia": "#b2182b", "Russian Federation": "#b2182b",
     "EU27": "#2166ac", "EU": "#2166ac",
     "China": "#e08214", "Iran": "#5aae61", "Georgia": "#8073ac", "UAE": "#35978f",
@@ -71,12 +72,14 @@ def theme_config() -> dict:
             "font": FONT,
             "background": "white",
             "padding": 8,
-            "view": {"continuousWidth": WIDTH, "continuousHeight": HEIGHT, "stroke": None},
+            "view": {"continuousWidth": WIDTH, "continuousHeight": HEIGHT, "discreteWidth": WIDTH,
+                     "stroke": None},
             "title": {"font": FONT, "fontSize": 13, "fontWeight": "bold", "color": INK,
                       "anchor": "start", "subtitleFont": FONT, "subtitleColor": MUTED,
                       "subtitleFontSize": 11},
             "axis": axis,
             "axisX": {"grid": False},
+            "axisY": {"labelLimit": 260},
             "legend": {"labelFont": FONT, "titleFont": FONT, "labelFontSize": 11,
                        "titleFontSize": 11, "titleColor": MUTED, "labelColor": INK,
                        "orient": "bottom", "direction": "horizontal", "titleFontWeight": "normal"},

@@ -93,6 +93,13 @@ def briefing_page(pages: list[SectionPage], meta: Meta, sources: dict[str, Sourc
     return _render("briefing.html.j2", pages=pages, meta=meta, sources=cited(pages, sources))
 
 
+def css_string(text: str) -> str:
+    """A CSS string literal that cannot end the string or the <style> element early."""
+    escaped = "".join(ch if ch.isalnum() or ch in " .,·-:;()" else f"\\{ord(ch):x} " for ch in text)
+    return f'"{escaped}"'
+
+
 def print_page(pages: list[SectionPage], meta: Meta, sources: dict[str, Source]) -> str:
+    running_head = f"{BRIEFING_TITLE} · as of {meta.as_of_text} · {meta.edition} edition"
     return _render("print.html.j2", pages=pages, meta=meta, sources=cited(pages, sources),
-                   print_css=_css("print.css"))
+                   print_css=_css("print.css"), running_head=css_string(running_head))

@@ -24,11 +24,14 @@ class Execution:
 
 
 def execute_section(slug: str, notebook: str, output: str, parameters: dict, *,
-                    project_dir: str, results_dir: str, cell_timeout: int) -> Execution:
+                    project_dir: str, results_dir: str, stderr_log: str, cell_timeout: int) -> Execution:
     """Run in a worker: papermill writes the executed notebook even when a cell fails."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    # The kernel inherits this worker's stderr: send its chatter to a per-section log file.
+    with open(stderr_log, "ab") as log_file:
+        os.dup2(log_file.fileno(), 2)
     os.environ.update(_THREAD_CAPS)
     os.environ[PROJECT_ENV] = project_dir
     os.environ[RESULTS_ENV] = results_dir
@@ -36,7 +39,7 @@ def execute_section(slug: str, notebook: str, output: str, parameters: dict, *,
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
-            notebook, output, parameters=parameters, kernel_name="python3",
+            notebook, output, parameters=parameters, kernel_name="python3", language="python",
             progress_bar=False, log_output=False, report_mode=False,
             cwd=str(Path(notebook).parent), execution_timeout=cell_timeout,
         )

@@ -94,8 +94,10 @@ def _up_to_date(edition_dir: Path, digest: str) -> bool:
 def run_sections(sections: list[Section], build_params: params_mod.BuildParams, staging: Path,
                  options: BuildOptions) -> dict[str, Execution]:
     """Execute sections in dependency waves, side by side in worker processes."""
-    results_dir = staging / ".work" / "results"
-    results_dir.mkdir(parents=True)
+    results_dir = staging / "results"
+    logs_dir = staging / "logs"
+    results_dir.mkdir()
+    logs_dir.mkdir()
     jobs = options.jobs or os.cpu_count() or 1
     done: dict[str, Execution] = {}
     ctx = multiprocessing.get_context("spawn")
@@ -104,7 +106,8 @@ def run_sections(sections: list[Section], build_params: params_mod.BuildParams, 
             futures = {
                 pool.submit(execute_section, s.slug, str(s.path), str(staging / s.path.name),
                             build_params.for_section(s.parameters), project_dir=str(project_dir()),
-                            results_dir=str(results_dir), cell_timeout=options.cell_timeout): s
+                            results_dir=str(results_dir), stderr_log=str(logs_dir / f"{s.slug}.stderr.log"),
+                            cell_timeout=options.cell_timeout): s
                 for s in wave
             }
             for future in cf.as_completed(futures):
@@ -113,7 +116,7 @@ def run_sections(sections: list[Section], build_params: params_mod.BuildParams, 
                 if result.ok:
                     log.info("executed %-28s %5.1f s", result.slug, result.seconds)
                 else:
-                    log.error("section %s failed in %s", result.slug, result.error)
+                    log.error("section %s failed: %s", result.slug, result.error)
             if any(not done[s.slug].ok for s in wave):
                 break
     return done
