@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from . import fmt
 from .results import Figure
 
 
@@ -126,7 +127,7 @@ def latest_opinion(frame: pd.DataFrame, *, name: str, label: str, first: bool = 
         return None
     row = frame.sort_values("fieldwork_end").iloc[[0 if first else -1]]
     return Figure(name=name, value=float(row["percent"].iloc[0]), unit="pct", label=label,
-                  period=str(row["fieldwork_end"].iloc[0])[:7], sources=_ids(row),
+                  period=fmt.month(row["fieldwork_end"].iloc[0]), sources=_ids(row),
                   confidence=_worst(row["confidence"]))
 
 

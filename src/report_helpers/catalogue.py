@@ -8,6 +8,7 @@ as-of date and attaches each row's source.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -63,9 +64,7 @@ def validate_package(root: Path | None = None) -> None:
     root = root or data_dir()
     catalogue = read_catalogue(root)
     for res in catalogue["resources"]:
-        path = root / res["path"]
-        if not path.is_file():
-            raise DataError("data file listed in the catalogue is missing", file=str(path))
+        _check_header(root, res)
     package = frictionless.Package(str(root / CATALOGUE))
     report = package.validate()
     if report.valid:
@@ -78,8 +77,32 @@ def validate_package(root: Path | None = None) -> None:
         problems.append(DataError(f"{kind}: {message}", file=f"data/{res.get('path', '?')}",
                                   row=row, column=column or None))
     first = problems[0]
-    more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-    raise DataError(str(first) + more, file=None) from None
+    if len(problems) > 1:
+        first.args = (f"{first} (and {len(problems) - 1} more problem(s))",)
+    raise first
+
+
+def _check_header(root: Path, res: dict) -> None:
+    """Columns are matched by name: say which declared column is missing, or which is unknown."""
+    file = f"data/{res['path']}"
+    path = root / res["path"]
+    if not path.is_file():
+        raise DataError("data file listed in the catalogue is missing", file=file)
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            header = next(csv.reader(handle), [])
+    except UnicodeDecodeError:
+        raise DataError("not UTF-8 text", file=file) from None
+    declared = [f["name"] for f in res["schema"]["fields"]]
+    for name in declared:
+        if name not in header:
+            raise DataError("column declared in the catalogue is missing from the file", file=file,
+                            row=1, column=name)
+    for name in header:
+        if name not in declared:
+            raise DataError("column is not declared in the catalogue", file=file, row=1, column=name)
+    if header != declared:
+        raise DataError(f"columns are out of the catalogue's order ({', '.join(declared)})", file=file, row=1)
 
 
 @lru_cache(maxsize=None)
