@@ -1,0 +1,207 @@
+"""End to end: build the real briefing with the real tools, then read it as a reader would.
+
+One full edition (as of today) and one brief edition (as of the article's vantage point) are built
+once per test session with the `briefing` command; the tests read the PDF text with pypdf and open
+the HTML in Debian's Chromium with every non-local request blocked and counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from report_helpers import fmt
+from report_helpers.results import Figure
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+TITLES = ["Key points", "Why are Putin and Pashinyan FRENEMIES?", "What does Putin want?",
+          "What does Pashinyan want?", "What is Pashinyan doing?", "What about you?"]
+TODAY = dt.date.today().isoformat()
+NEVER_SHOWN = ["Traceback", "papermill", "injected-parameters", "import report_helpers", "ctx = rh.",
+               "rh.present", "DataFrame", "dtype:", "UserWarning", "FutureWarning", "[IPKernelApp]"]
+
+
+def build(reports: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "report_helpers", "build", "--reports-dir", str(reports),
+                           *args], capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def reports(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("reports")
+    for args in ((), ("--as-of", "2024-06-30", "--edition", "brief")):
+        result = build(folder, *args)
+        assert result.returncode == 0, result.stderr
+    return folder
+
+
+@pytest.fixture(scope="session")
+def full(reports) -> Path:
+    return reports / f"{TODAY}_full"
+
+
+def pdf_pages(path: Path) -> list[str]:
+    from pypdf import PdfReader
+
+    return [" ".join(page.extract_text().split()) for page in PdfReader(path).pages]
+
+
+def figures(edition: Path) -> dict[str, Figure]:
+    out = {}
+    for path in (edition / "results").glob("*.json"):
+        for name, data in json.loads(path.read_text())["figures"].items():
+            out[name] = Figure.from_dict(data)
+    return out
+
+
+def test_edition_layout_and_latest(reports, full):
+    assert (reports / "latest").resolve() == (reports / "2024-06-30_brief").resolve()  # the last build
+    for slug in ("00_key_points", "10_why_frenemies", "20_what_putin_wants", "30_what_pashinyan_wants",
+                 "40_what_pashinyan_is_doing", "50_what_about_you"):
+        assert (full / f"{slug}.ipynb").is_file() and (full / f"{slug}.html").is_file()
+    manifest = json.loads((full / "manifest.json").read_text())
+    assert manifest["status"] == "ok" and manifest["parameters"]["as_of"] == TODAY
+    assert [s["status"] for s in manifest["sections"]] == ["ok"] * 6
+    assert not list(reports.glob(".staging-*"))
+
+
+def test_pdf_has_cover_toc_sections_and_sources(full):
+    pages = pdf_pages(full / "briefing.pdf")
+    cover, toc = pages[0], pages[1]
+    assert "Why are Putin and Pashinyan frenemies?" in cover
+    assert fmt.date(dt.date.today()) in cover and "full" in cover and "Built" in cover
+    assert "Table of Contents" in toc
+    for title in TITLES:
+        match = re.search(re.escape(title) + r" \.+ ?(\d+)", toc)
+        assert match, f"no TOC entry with a page number for {title!r}"
+        page = int(match.group(1))
+        assert title in pages[page - 1], f"TOC says {title!r} is on page {page}"
+    assert re.search(r"Page 3 of %d" % len(pages), pages[2])
+    assert "Sources" in pages[-1] and "https://" in pages[-1]
+
+
+def test_pdf_states_the_key_figures_computed_by_the_sections(full):
+    text = " ".join(pdf_pages(full / "briefing.pdf"))
+    found = figures(full)
+    for name in ("russia_trade_share_latest", "russia_gas_share_latest_full_year", "relations_bad_latest",
+                 "russia_transfers_share_latest", "russia_arms_contracts_share_now", "war_2020_days"):
+        assert name in found, name
+        assert fmt.by_unit(found[name].value, found[name].unit) in text, name
+
+
+def test_pdf_charts_are_vector_with_source_lines(full):
+    from pypdf import PdfReader
+
+    reader = PdfReader(full / "briefing.pdf")
+    assert all(len(page.images) == 0 for page in reader.pages)  # charts are drawn, not pasted
+    text = " ".join(pdf_pages(full / "briefing.pdf"))
+    assert "Russia's share of Armenia's trade keeps rising" in text  # chart title drawn as text
+    assert text.count("Source:") >= 12
+    outline = [item.title for item in reader.outline if not isinstance(item, list)]
+    assert all(title in outline for title in TITLES)
+
+
+def test_outputs_carry_no_code_or_noise(full):
+    texts = {"briefing.pdf": " ".join(pdf_pages(full / "briefing.pdf"))}
+    for html in full.glob("*.html"):
+        texts[html.name] = html.read_text(encoding="utf-8")
+    for name, text in texts.items():
+        for marker in NEVER_SHOWN:
+            assert marker not in text, f"{marker!r} in {name}"
+        if name.endswith(".html"):
+            assert "<script" not in text and "jp-CodeMirrorEditor" not in text and "hl-ipython3" not in text, name
+            assert re.search(r"https?://(?!www\.w3\.org)[^\"' ]+\.(js|css)", text) is None, name
+
+
+def test_brief_edition_keeps_judgements_and_headline_charts_only(reports):
+    brief = reports / "2024-06-30_brief"
+    text = " ".join(pdf_pages(brief / "briefing.pdf"))
+    for title in TITLES:
+        assert title in text
+    assert "30 June 2024" in text and "brief" in text
+    assert "Judgement" in text or "JUDGEMENT" in text
+    assert "An alliance that did not deliver" not in text  # narrative left out of the brief edition
+    assert "Civil Contract wins" not in text
+
+
+def rendered_charts(page) -> dict:
+    return page.evaluate("""() => {
+        const figs = [...document.querySelectorAll('figure.chart')];
+        const drawn = figs.filter(f => { const s = f.querySelector('svg');
+            if (!s) return false; const r = s.getBoundingClientRect();
+            return r.width > 100 && r.height > 50 && s.querySelectorAll('path,rect,text').length > 5; });
+        return {figures: figs.length, drawn: drawn.length, lato: document.fonts.check('12px Lato')};
+    }""")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_html_renders_every_chart_offline_in_chromium(full):
+    from playwright.sync_api import sync_playwright
+
+    expected = sum(out.get("data", {}).get("text/html", "").count('<figure class="chart"')
+                   for nb in full.glob("*.ipynb")
+                   for cell in nbformat.read(nb, as_version=4).cells if cell.cell_type == "code"
+                   for out in cell.get("outputs", []))
+    assert expected >= 12
+    with sync_playwright() as play:
+        browser = play.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        requests: list[str] = []
+        page = browser.new_page()
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:"))
+                   else (requests.append(route.request.url), route.abort()))
+        page.goto((full / "briefing.html").as_uri())
+        page.wait_for_load_state("load")
+        seen = rendered_charts(page)
+        toc_links = page.evaluate("[...document.querySelectorAll('nav.toc a')].map(a => a.getAttribute('href'))")
+        missing_targets = page.evaluate("""links => links.filter(h => !document.getElementById(h.slice(1)))""",
+                                        toc_links)
+        section_page = browser.new_page()
+        section_page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:"))
+                           else (requests.append(route.request.url), route.abort()))
+        section_page.goto((full / "10_why_frenemies.html").as_uri())
+        section_seen = rendered_charts(section_page)
+        browser.close()
+    assert requests == []
+    assert seen == {"figures": expected, "drawn": expected, "lato": True}
+    assert len(toc_links) >= 7 and missing_targets == []
+    assert section_seen["figures"] == section_seen["drawn"] >= 3
+
+
+def test_what_an_analyst_runs_is_what_the_build_produces(project_copy, full):
+    """Run a section as JupyterLab would (defaults, no build environment) and compare its outputs."""
+    import papermill
+
+    source = project_copy / "notebooks" / "10_why_frenemies.ipynb"
+    out = project_copy / "interactive.ipynb"
+    papermill.execute_notebook(str(source), str(out), progress_bar=False, cwd=str(source.parent))
+
+    def shown(path):
+        return [o["data"]["text/html"] for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"
+                for o in c.get("outputs", []) if o.get("output_type") == "display_data"]
+
+    assert shown(out) == shown(full / "10_why_frenemies.ipynb")
+
+
+def test_a_failing_section_keeps_the_previous_edition(project_copy, reports, full):
+    before = (full / "briefing.pdf").read_bytes()
+    broken = nbformat.read(project_copy / "notebooks" / "10_why_frenemies.ipynb", as_version=4)
+    broken.cells.insert(3, nbformat.v4.new_code_cell('raise RuntimeError("injected failure")'))
+    nbformat.write(broken, project_copy / "notebooks" / "10_why_frenemies.ipynb")
+    result = build(reports, "--force")
+    assert result.returncode == 1
+    assert "why_frenemies" in result.stderr and "injected failure" in result.stderr
+    assert (full / "briefing.pdf").read_bytes() == before
+    kept = reports / ".failed" / f"{TODAY}_full" / "10_why_frenemies.ipynb"
+    assert "injected failure" in kept.read_text()
+    assert not list(reports.glob(".staging-*"))
