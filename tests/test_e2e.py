@@ -24,7 +24,8 @@ from report_helpers.results import Figure
 pytestmark = pytest.mark.e2e
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 TITLES = ["Key points", "Why are Putin and Pashinyan FRENEMIES?", "What does Putin want?",
-          "What does Pashinyan want?", "What is Pashinyan doing?", "What about you?"]
+          "What does Pashinyan want?", "What is Pashinyan doing?", "What about you?", "Claims and evidence"]
+LATER_EVENT = "Civil Contract wins June 2026 election"  # an event dated 7 June 2026
 TODAY = dt.date.today().isoformat()
 NEVER_SHOWN = ["Traceback", "papermill", "injected-parameters", "import report_helpers", "ctx = rh.",
                "rh.present", "DataFrame", "dtype:", "UserWarning", "FutureWarning", "[IPKernelApp]"]
@@ -38,7 +39,7 @@ def build(reports: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="session")
 def reports(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("reports")
-    for args in ((), ("--as-of", "2024-06-30", "--edition", "brief")):
+    for args in ((), ("--as-of", "2024-06-30"), ("--as-of", "2024-06-30", "--edition", "brief")):
         result = build(folder, *args)
         assert result.returncode == 0, result.stderr
     return folder
@@ -70,7 +71,7 @@ def test_edition_layout_and_latest(reports, full):
         assert (full / f"{slug}.ipynb").is_file() and (full / f"{slug}.html").is_file()
     manifest = json.loads((full / "manifest.json").read_text())
     assert manifest["status"] == "ok" and manifest["parameters"]["as_of"] == TODAY
-    assert [s["status"] for s in manifest["sections"]] == ["ok"] * 6
+    assert [s["status"] for s in manifest["sections"]] == ["ok"] * len(TITLES)
     assert not list(reports.glob(".staging-*"))
 
 
@@ -85,8 +86,10 @@ def test_pdf_has_cover_toc_sections_and_sources(full):
         assert match, f"no TOC entry with a page number for {title!r}"
         page = int(match.group(1))
         assert title in pages[page - 1], f"TOC says {title!r} is on page {page}"
+    assert re.search(r"Sources \.+ ?\d+", toc)
     assert re.search(r"Page 3 of %d" % len(pages), pages[2])
     assert "Sources" in pages[-1] and "https://" in pages[-1]
+    assert re.search(r"\[\d+\] ", " ".join(pages))  # charts and tables cite numbered sources
 
 
 def test_pdf_states_the_key_figures_computed_by_the_sections(full):
@@ -205,3 +208,34 @@ def test_a_failing_section_keeps_the_previous_edition(project_copy, reports, ful
     kept = reports / ".failed" / f"{TODAY}_full" / "10_why_frenemies.ipynb"
     assert "injected failure" in kept.read_text()
     assert not list(reports.glob(".staging-*"))
+
+
+def test_as_of_date_leaves_later_events_out(reports, full):
+    early = reports / "2024-06-30_full"
+    early_text = " ".join(pdf_pages(early / "briefing.pdf")) + (early / "briefing.html").read_text()
+    late_text = " ".join(pdf_pages(full / "briefing.pdf")) + (full / "briefing.html").read_text()
+    assert LATER_EVENT in late_text
+    assert LATER_EVENT not in early_text
+    assert early_text.count("As of 30 June 2024") >= len(TITLES)  # the cover and every section say so
+    assert "not verifiable from our data as of 2024-06-30" in early_text
+    manifest = json.loads((early / "manifest.json").read_text())
+    assert all(event["date"] <= "2024-06-30" for event in manifest["events"].values())
+
+
+def test_claims_appendix_and_per_section_claims(full):
+    text = " ".join(pdf_pages(full / "briefing.pdf"))
+    assert text.count("The article's claims in this section") == 6
+    assert "The claims register" in text and "How the article's claims hold up" in text
+    for verdict in ("supported", "partly supported", "judgement: no verdict"):
+        assert verdict in text
+
+
+def test_changes_compare_only_with_earlier_editions(reports):
+    """The 2024 builds must not compare with the later (today's) edition: that would leak the future."""
+    second = json.loads((reports / "2024-06-30_full" / "manifest.json").read_text())
+    assert second["changes"]["previous"] is None
+    third = json.loads((reports / "2024-06-30_brief" / "manifest.json").read_text())
+    assert third["changes"]["previous"]["edition_id"] == "2024-06-30_full"
+    assert third["changes"]["items"] == []
+    text = " ".join(pdf_pages(reports / "2024-06-30_brief" / "briefing.pdf"))
+    assert "Changes since 30 June 2024" in text and "No key figure, event or claim verdict differs" in text

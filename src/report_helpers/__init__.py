@@ -1,15 +1,15 @@
 """Shared helpers of the Frenemies briefing notebooks.
 
 Notebooks import this package as ``rh`` and use: ``rh.setup`` (parameters, data, results),
-``rh.charts`` (chart builders), ``rh.analysis`` (computations), ``rh.present`` (what readers see)
-and ``rh.fmt`` (number formats). Submodules load on first use, so the command line starts fast.
+``rh.charts`` (chart builders), ``rh.analysis`` (computations), ``rh.present`` (what readers see),
+``rh.claims`` (the claims register) and ``rh.fmt`` (number formats). Submodules load on first use, so the command line starts fast.
 """
 
 from __future__ import annotations
 
 import importlib
 
-_SUBMODULES = {"analysis", "catalogue", "charts", "fmt", "present", "theme"}
+_SUBMODULES = {"analysis", "catalogue", "charts", "claims", "fmt", "present", "theme"}
 _NAMES = {"setup": "context", "SectionContext": "context", "Figure": "results"}
 
 __all__ = sorted(_SUBMODULES | set(_NAMES))

@@ -259,3 +259,23 @@ def stack(frames: dict[str, pd.DataFrame], column: str = "series") -> pd.DataFra
     if not labelled:
         return next(iter(frames.values())).assign(**{column: pd.Series(dtype="string")})
     return pd.concat(labelled, ignore_index=True)
+
+
+def verdict_counts(register: pd.DataFrame) -> pd.DataFrame:
+    """Claims per section and verdict (judgements counted as such), sections in briefing order."""
+    from .build.sections import discover
+
+    titles = {s.slug: s.title for s in discover()}
+    order = {slug: i for i, slug in enumerate(titles)}
+    verdict = register["shown_verdict"].map(lambda v: v if isinstance(v, str) else "judgement (no verdict)")
+    verdict = verdict.str.replace(r" as of \d{4}-\d{2}-\d{2}$", " (yet)", regex=True)
+    counts = (register.assign(verdict=verdict).groupby(["section", "verdict"]).size()
+              .rename("claims").reset_index())
+    counts["section_title"] = counts["section"].map(lambda s: titles.get(s, s))
+    counts["position"] = counts["section"].map(lambda s: order.get(s, len(order)))
+    return counts.sort_values(["position", "verdict"]).reset_index(drop=True)
+
+
+def register_sources(register: pd.DataFrame) -> list[str]:
+    """Every source behind the register's evidence, once each."""
+    return list(dict.fromkeys(s for ids in register["source_ids"] for s in ids))

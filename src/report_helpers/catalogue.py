@@ -28,6 +28,8 @@ _PANDAS_TYPES = {"string": "string", "integer": "Int64", "number": "Float64", "y
 
 @dataclass(frozen=True)
 class Source:
+    """A row of sources.csv, numbered as the briefing cites it."""
+
     number: int
     source_id: str
     publisher: str
@@ -142,15 +144,32 @@ def _castable(value: str, kind: str) -> bool:
         return False
 
 
-def known_by(frame: pd.DataFrame, res: dict, as_of: dt.date) -> pd.DataFrame:
-    """Rows whose period had ended (or whose event had happened) by the as-of date."""
+def published_by(published: str) -> dt.date:
+    """The last day a source dated YYYY, YYYY-MM or YYYY-MM-DD may have been published."""
+    parts = [int(p) for p in published.split("-")]
+    if len(parts) == 3:
+        return dt.date(*parts)
+    if len(parts) == 2:
+        year, month = parts
+        return dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+    return dt.date(parts[0], 12, 31)
+
+
+def known_by(frame: pd.DataFrame, res: dict, as_of: dt.date, root: Path | None = None) -> pd.DataFrame:
+    """Rows known on the as-of date: their period had ended (or their event had happened), and,
+    for tables whose figures became known when a source reported them (``knownFrom: source``),
+    that source had been published."""
     field = res.get("asOfField")
-    if not field:
-        return frame
-    kind = next(f["type"] for f in res["schema"]["fields"] if f["name"] == field)
-    if kind == "year":
-        return frame[frame[field] <= (as_of.year - 1)]
-    return frame[frame[field].map(lambda d: pd.notna(d) and d <= as_of)]
+    if field:
+        kind = next(f["type"] for f in res["schema"]["fields"] if f["name"] == field)
+        if kind == "year":
+            frame = frame[frame[field] <= (as_of.year - 1)]
+        else:
+            frame = frame[frame[field].map(lambda d: pd.notna(d) and d <= as_of)]
+    if res.get("knownFrom") == "source":
+        published = {s.source_id: published_by(s.published) for s in sources(root).values()}
+        frame = frame[frame["source_id"].map(lambda sid: published.get(sid, dt.date.max) <= as_of)]
+    return frame
 
 
 def load_table(name: str, as_of: dt.date | None = None, root: Path | None = None) -> pd.DataFrame:
@@ -166,13 +185,20 @@ def load_table(name: str, as_of: dt.date | None = None, root: Path | None = None
         raise DataError(f"not a readable CSV ({exc})", file=f"data/{res['path']}") from None
     frame = _cast(raw, res["schema"], f"data/{res['path']}")
     if as_of is not None:
-        frame = known_by(frame, res, as_of)
+        frame = known_by(frame, res, as_of, root)
     return frame.reset_index(drop=True)
 
 
 def sources(root: Path | None = None) -> dict[str, Source]:
     """Every source in the catalogue, numbered in the order of the sources table."""
-    frame = load_table(SOURCES, root=root)
+    root = root or data_dir()
+    path = root / resource(SOURCES, root)["path"]
+    return _sources(str(path), path.stat().st_mtime)
+
+
+@lru_cache(maxsize=4)
+def _sources(path: str, mtime: float) -> dict[str, Source]:
+    frame = load_table(SOURCES, root=Path(path).parent)
     return {
         row.source_id: Source(i, row.source_id, row.publisher, row.title, row.url, row.published)
         for i, row in enumerate(frame.itertuples(index=False), start=1)

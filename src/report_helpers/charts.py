@@ -26,7 +26,7 @@ def _confidence(frame: pd.DataFrame) -> pd.DataFrame:
     confidence column for the low-confidence markers."""
     out = pd.DataFrame(index=frame.index)
     for name, column in frame.items():
-        if column.map(lambda v: isinstance(v, dt.date)).any():
+        if any(isinstance(v, dt.date) for v in column):
             out[name] = pd.to_datetime(column)
         elif pd.api.types.is_numeric_dtype(column):
             out[name] = column.astype("float64")
@@ -117,3 +117,24 @@ def timeline(events: pd.DataFrame, *, title: str, subtitle: str = "", label: str
         shape=alt.Shape("confidence:N", scale=CONFIDENCE_SHAPES, legend=None),
     )
     return alt.layer(dots).properties(height=max(80, 34 * len(rows)))
+
+
+VERDICT_COLOURS = {"supported": "#4d9221", "partly supported": "#b8e186", "contradicted": "#c51b7d",
+                   "not verifiable from our data": "#bababa",
+                   "not verifiable from our data (yet)": "#dddddd", "judgement (no verdict)": "#92c5de"}
+
+
+def stacked_counts(frame: pd.DataFrame, *, category: str, value: str, part: str, title: str,
+                   subtitle: str = "") -> alt.Chart:
+    """Horizontal stacked bars of counts per category (categories in the order of the rows)."""
+    data = _confidence(frame)
+    domain = [v for v in VERDICT_COLOURS if v in set(data[part])]
+    return alt.Chart(data, title=alt.Title(title, subtitle=subtitle or alt.Undefined)).mark_bar().encode(
+        y=alt.Y(f"{category}:N", title=None, sort=list(dict.fromkeys(data[category]))),
+        x=alt.X(f"sum({value}):Q", title="claims"),
+        color=alt.Color(f"{part}:N", title=None,
+                        scale=alt.Scale(domain=domain, range=[VERDICT_COLOURS[v] for v in domain])),
+        order=alt.Order("verdict_rank:Q"),
+    ).transform_calculate(
+        verdict_rank=" + ".join(f"(datum.{part} == '{v}') * {i}" for i, v in enumerate(VERDICT_COLOURS))
+    ).properties(height=max(80, 30 * data[category].nunique()))

@@ -15,9 +15,11 @@ from .errors import BriefingError
 
 EXIT_CODES = """exit codes:
   0  the briefing was built (or was already up to date)
-  1  a section failed; the previous edition stays published
+  1  a section failed; the previous edition stays published (with --allow-partial the
+     edition is published with placeholders, but latest does not move)
   2  bad usage, parameter, notebook or data, found before any kernel starts
-  3  another build holds the lock of the reports folder"""
+  3  another build holds the lock of the reports folder
+  4  the reports folder could not be written (disk full, I/O error); nothing was published"""
 
 
 def _parameter_help() -> str:
@@ -62,6 +64,11 @@ def parser() -> argparse.ArgumentParser:
                        help="sections run at once (default: one per core)")
     build.add_argument("--cell-timeout", type=int, default=300, metavar="SECONDS",
                        help="end a section whose cell runs longer than this (default: 300)")
+    build.add_argument("--section-timeout", type=float, default=900.0, metavar="SECONDS",
+                       help="end a section that runs longer than this in all (default: 900)")
+    build.add_argument("--allow-partial", action="store_true",
+                       help="publish the briefing even if sections fail, with a placeholder for each "
+                            "(exit code still 1; latest does not move)")
     build.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS",
                        help="how long to wait for another build to finish (default: 60)")
     build.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
@@ -69,11 +76,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging(quiet: bool) -> None:
+    """Timestamped lines on stderr (warnings only with --quiet); each edition's build.log gets all."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
+    handler.setLevel(logging.WARNING if quiet else logging.INFO)
     logger = logging.getLogger("briefing")
     logger.handlers[:] = [handler]
-    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.setLevel(logging.INFO)
     logger.propagate = False
 
 
@@ -92,13 +101,17 @@ def main(argv: list[str] | None = None) -> int:
             given["edition"] = args.edition
         result = build(BuildOptions(given=given, reports_dir=args.reports_dir, force=args.force,
                                     jobs=args.jobs, cell_timeout=args.cell_timeout,
-                                    lock_wait=args.lock_wait))
+                                    section_timeout=args.section_timeout, lock_wait=args.lock_wait,
+                                    allow_partial=args.allow_partial))
     except BriefingError as exc:
         log.error("%s", exc)
         return exc.exit_code
     except KeyboardInterrupt:
         log.error("interrupted; the previous edition stays published")
         return 130
+    except Exception:  # a bug, not bad input: say so, keep the traceback in the log
+        log.exception("internal error; the previous edition stays published")
+        return 1
     latest = args.reports_dir / "latest"
     print(f"{latest / 'briefing.pdf'}\n{latest / 'briefing.html'}")
     return 0

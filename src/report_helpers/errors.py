@@ -47,3 +47,9 @@ class SectionFailed(BriefingError):
 
 class LockHeld(BriefingError):
     exit_code = 3
+
+
+class OutputError(BriefingError):
+    """The reports folder could not be written (disk full, I/O error); nothing was published."""
+
+    exit_code = 4

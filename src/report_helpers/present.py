@@ -172,3 +172,31 @@ def as_of_line(ctx) -> None:
 
     display(HTML(f'<p class="as-of">As of {html.escape(fmt.date(ctx.as_of))}: data and events after '
                  "this date are left out.</p>"))
+
+
+def note(text: str, *, label: str = "Note") -> None:
+    """A free-text note (for example the analyst_note parameter), shown as plain escaped text."""
+    if not text or not text.strip():
+        return
+    paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in text.strip().split("\n") if p.strip())
+    display(HTML(f'<aside class="note"><p class="judgement-label">{html.escape(label)}</p>{paragraphs}</aside>'))
+
+
+def claims(ctx, *, section: str | None = None, title: str = "", evidence: bool = False) -> None:
+    """The article's claims for a section (or all, with ``section=""``), with verdicts as of ctx.as_of."""
+    from . import claims as register
+
+    rows = register.register(ctx.as_of, section=ctx.section if section is None else (section or None))
+    if rows.empty:
+        return
+    rows = rows.assign(
+        verdict_text=[v if isinstance(v, str) else "judgement: no verdict" for v in rows["shown_verdict"]],
+        source_id=[ids[0] if ids else None for ids in rows["source_ids"]],
+    )
+    ids = [sid for sids in rows["source_ids"] for sid in sids]
+    columns = {"claim_id": "#", "claim": "What the article claims", "verdict_text": "Verdict", "shown_note": "Why"}
+    if evidence:
+        columns["evidence"] = "Evidence (table:row)"
+    table(rows, title=title or "The article's claims in this section, checked against our data",
+          columns=columns, sources=ids,
+          formats={"evidence": lambda e: "" if pd.isna(e) else str(e).replace(";", "; ")})

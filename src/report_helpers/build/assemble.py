@@ -42,6 +42,12 @@ class Meta:
     as_of: dt.date
     edition: str
     built: dt.datetime
+    changes: dict | None = None
+
+    @property
+    def previous_as_of_text(self) -> str:
+        previous = (self.changes or {}).get("previous") or {}
+        return fmt.date(previous["as_of"]) if previous.get("as_of") else ""
 
     @property
     def as_of_text(self) -> str:
@@ -83,6 +89,10 @@ def _render(template: str, **context) -> str:
     return _env().get_template(template).render(
         title=BRIEFING_TITLE, subtitle=BRIEFING_SUBTITLE, font_faces=font_face_css(),
         font_stack=FONT_STACK, screen_css=_css("briefing.css"), **context)
+
+
+def render_index(editions: list[dict]) -> str:
+    return _render("index.html.j2", editions=editions)
 
 
 def section_page(page: SectionPage, meta: Meta, sources: dict[str, Source]) -> str:

@@ -65,7 +65,7 @@ def staging_dir(reports_dir: Path, edition_id: str) -> Path:
     return path
 
 
-def publish(staging: Path, reports_dir: Path, edition_id: str) -> Path:
+def publish(staging: Path, reports_dir: Path, edition_id: str, *, move_latest: bool = True) -> Path:
     """Swap the staged edition into place, then point `latest` at it, each step one rename."""
     target = reports_dir / edition_id
     retired = None
@@ -73,7 +73,8 @@ def publish(staging: Path, reports_dir: Path, edition_id: str) -> Path:
         retired = reports_dir / f".retired-{edition_id}-{os.getpid()}"
         os.replace(target, retired)
     os.replace(staging, target)
-    point_latest(reports_dir, edition_id)
+    if move_latest:
+        point_latest(reports_dir, edition_id)
     if retired is not None:
         shutil.rmtree(retired, ignore_errors=True)
     return target
