@@ -174,3 +174,49 @@ def test_full_disk_is_reported_and_nothing_is_published(small_project, tmp_path)
 def test_reports_folder_that_cannot_be_created(small_project):
     result = run(Path("/proc/briefing-reports"))
     assert result.returncode == 2 and "cannot create it" in result.stderr
+
+
+SCRIPT_TITLE = "<script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">Freeze"
+NOTE = 'He said "stop" and \'go\'\n__import__("os").system("touch PWNED") """ \\'
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+def test_html_in_data_and_quotes_in_parameters_are_shown_never_run(project_copy, tmp_path):
+    events = project_copy / "data" / "events.csv"
+    text = events.read_text(encoding="utf-8")
+    line = next(l for l in text.splitlines() if l.startswith("armenia-freezes-csto,"))
+    fields = line.split(",")
+    fields[3] = '"' + SCRIPT_TITLE.replace('"', '""') + '"'
+    events.write_text(text.replace(line, ",".join(fields)), encoding="utf-8")
+    reports = tmp_path / "reports"
+    result = subprocess.run([sys.executable, "-m", "report_helpers", "build", "--reports-dir", str(reports),
+                             "-p", f"analyst_note={NOTE}"], capture_output=True, text=True, timeout=900,
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "PWNED").exists() and not (project_copy / "notebooks" / "PWNED").exists()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as play:
+        browser = play.chromium.launch(executable_path=shutil.which("chromium"),
+                                       args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page()
+        requests = []
+        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:"))
+                   and not r.request.url.endswith("/x") else (requests.append(r.request.url), r.abort()))
+        page.goto((reports / "latest" / "briefing.html").as_uri())
+        title = page.title()
+        body = page.inner_text("body")
+        browser.close()
+    assert title != "pwned" and requests == []
+    assert SCRIPT_TITLE in body  # shown as text
+    assert 'He said "stop" and \'go\'' in body and '__import__("os").system("touch PWNED")' in body
+
+
+def test_edition_ids_with_path_parts_are_refused():
+    from report_helpers.build.publish import check_edition_id
+    from report_helpers.errors import UsageError
+
+    for bad in ("../x", "a/b", "..", "latest", ".hidden", ""):
+        with pytest.raises(UsageError):
+            check_edition_id(bad)
+    assert check_edition_id("2024-06-30_full_1a2b3c4d") == "2024-06-30_full_1a2b3c4d"
