@@ -59,6 +59,8 @@ def pdf_pages(path: Path) -> list[str]:
 def figures(edition: Path) -> dict[str, Figure]:
     out = {}
     for path in (edition / "results").glob("*.json"):
+        if path.name.endswith(".reads.json"):
+            continue
         for name, data in json.loads(path.read_text())["figures"].items():
             out[name] = Figure.from_dict(data)
     return out

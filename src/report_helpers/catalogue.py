@@ -4,6 +4,8 @@
 (types, required cells, unique keys, sources that resolve) and is run by the build before any
 kernel starts. `load_table` reads one table into a typed DataFrame, keeps only rows known by the
 as-of date and attaches each row's source.
+Pandas is imported inside the functions that use it, so that the command line can read the
+catalogue (and decide that nothing needs doing) without paying for it.
 """
 
 from __future__ import annotations
@@ -15,12 +17,21 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import pandas as pd
-
 from .errors import DataError
 from .paths import data_dir
 
 CATALOGUE = "datapackage.json"
+_read_listeners: list = []  # callables told the path of every data file read (the section cache)
+
+
+def on_read(listener) -> None:
+    """Replace the read listener (one per section): ``listener(path)`` for every data file read."""
+    _read_listeners[:] = [listener]
+
+
+def _note_read(path: Path) -> None:
+    for listener in _read_listeners:
+        listener(path)
 SOURCES = "sources"
 _PANDAS_TYPES = {"string": "string", "integer": "Int64", "number": "Float64", "year": "Int64",
                  "boolean": "boolean"}
@@ -43,6 +54,7 @@ class Source:
 
 def read_catalogue(root: Path | None = None) -> dict:
     path = (root or data_dir()) / CATALOGUE
+    _note_read(path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -109,10 +121,14 @@ def _check_header(root: Path, res: dict) -> None:
 
 @lru_cache(maxsize=None)
 def _read(path: str, mtime: float) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
 
 
 def _cast(frame: pd.DataFrame, schema: dict, file: str) -> pd.DataFrame:
+    import pandas as pd
+
     out = pd.DataFrame(index=frame.index)
     for fld in schema["fields"]:
         name, kind = fld["name"], fld.get("type", "string")
@@ -159,6 +175,8 @@ def known_by(frame: pd.DataFrame, res: dict, as_of: dt.date, root: Path | None =
     """Rows known on the as-of date: their period had ended (or their event had happened), and,
     for tables whose figures became known when a source reported them (``knownFrom: source``),
     that source had been published."""
+    import pandas as pd
+
     field = res.get("asOfField")
     if field:
         kind = next(f["type"] for f in res["schema"]["fields"] if f["name"] == field)
@@ -174,11 +192,14 @@ def known_by(frame: pd.DataFrame, res: dict, as_of: dt.date, root: Path | None =
 
 def load_table(name: str, as_of: dt.date | None = None, root: Path | None = None) -> pd.DataFrame:
     """One catalogue table as a typed DataFrame, filtered to what was known by ``as_of``."""
+    import pandas as pd
+
     root = root or data_dir()
     res = resource(name, root)
     path = root / res["path"]
     if not path.is_file():
         raise DataError("data file listed in the catalogue is missing", file=f"data/{res['path']}")
+    _note_read(path)
     try:
         raw = _read(str(path), path.stat().st_mtime)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -193,6 +214,7 @@ def sources(root: Path | None = None) -> dict[str, Source]:
     """Every source in the catalogue, numbered in the order of the sources table."""
     root = root or data_dir()
     path = root / resource(SOURCES, root)["path"]
+    _note_read(path)
     return _sources(str(path), path.stat().st_mtime)
 
 

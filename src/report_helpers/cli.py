@@ -59,7 +59,13 @@ def parser() -> argparse.ArgumentParser:
                        help="set a notebook parameter; repeatable")
     build.add_argument("--reports-dir", type=Path, default=Path("reports"), metavar="DIR",
                        help="where editions are written (default: reports)")
-    build.add_argument("--force", action="store_true", help="rebuild even if the edition is up to date")
+    build.add_argument("--force", action="store_true",
+                       help="ignore the section cache and rebuild, even if the edition is up to date")
+    build.add_argument("--explain", action="store_true",
+                       help="say for each section why it ran or was reused (on stdout)")
+    build.add_argument("--engine", choices=("warm", "kernel"), default="warm",
+                       help="warm: sections run in preloaded worker processes, each in a fresh namespace "
+                            "(default); kernel: each section in a new Jupyter kernel, as in JupyterLab")
     build.add_argument("--jobs", type=int, default=0, metavar="N",
                        help="sections run at once (default: one per core)")
     build.add_argument("--cell-timeout", type=int, default=300, metavar="SECONDS",
@@ -100,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.edition is not None:
             given["edition"] = args.edition
         result = build(BuildOptions(given=given, reports_dir=args.reports_dir, force=args.force,
+                                    explain=args.explain, engine=args.engine,
                                     jobs=args.jobs, cell_timeout=args.cell_timeout,
                                     section_timeout=args.section_timeout, lock_wait=args.lock_wait,
                                     allow_partial=args.allow_partial))
@@ -113,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         log.exception("internal error; the previous edition stays published")
         return 1
     latest = args.reports_dir / "latest"
-    print(f"{latest / 'briefing.pdf'}\n{latest / 'briefing.html'}")
+    if not args.quiet:
+        print(f"{latest / 'briefing.pdf'}\n{latest / 'briefing.html'}")
     return 0
 
 

@@ -84,8 +84,29 @@ def _run_section_for_results(section: str, params: dict) -> None:
 
 
 def setup(section: str, *, as_of: str = "today", edition: str = "full") -> SectionContext:
-    """Validate the notebook's parameters and prepare a section (the chart theme)."""
+    """Validate the notebook's parameters and prepare a section: the chart theme, chart ids, and
+    (in a build) a record of the data files the section reads, for the section cache."""
+    from . import present
     from .theme import use_theme
 
     use_theme()
-    return SectionContext(section=section, as_of=parse_date(as_of), edition=parse_edition(edition))
+    present.begin_section(section)
+    ctx = SectionContext(section=section, as_of=parse_date(as_of), edition=parse_edition(edition))
+    if os.environ.get(results.RESULTS_ENV):
+        catalogue.on_read(_ReadLog(results.results_dir(ctx.params_key) / f"{section}.reads.json"))
+    return ctx
+
+
+class _ReadLog:
+    """Keeps reads/<section>.reads.json up to date with the data files a section has read."""
+
+    def __init__(self, path: Path):
+        self.path, self.files = path, set()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text("[]", encoding="utf-8")
+
+    def __call__(self, file: Path) -> None:
+        name = Path(file).name
+        if name not in self.files:
+            self.files.add(name)
+            self.path.write_text(json.dumps(sorted(self.files)), encoding="utf-8")

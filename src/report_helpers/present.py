@@ -19,6 +19,14 @@ from . import catalogue
 from .results import Figure
 
 _chart_ids = itertools.count(1)
+_section = "s"
+
+
+def begin_section(slug: str) -> None:
+    """Chart ids restart per section and carry its name, so joined pages keep ids unique and
+    every run of a section produces the same SVG, whatever ran before it in the process."""
+    global _chart_ids, _section
+    _chart_ids, _section = itertools.count(1), slug
 LOW_NOTE = "▲ marks figures of low confidence (secondary, derived or disputed)."
 NOT_YET = "No figure for this was known by the as-of date."
 
@@ -51,7 +59,7 @@ def chart_svg(chart) -> str:
     register_font()
     use_theme()
     svg = vl_convert.vegalite_to_svg(chart.to_dict())
-    prefix = f"c{next(_chart_ids)}-"
+    prefix = f"{_section}-c{next(_chart_ids)}-"
     svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
     svg = re.sub(r'url\(#([^)]+)\)', lambda m: f"url(#{prefix}{m.group(1)})", svg)
     svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"', svg)
@@ -183,7 +191,8 @@ def note(text: str, *, label: str = "Note") -> None:
 
 
 def claims(ctx, *, section: str | None = None, title: str = "", evidence: bool = False) -> None:
-    """The article's claims for a section (or all, with ``section=""``), with verdicts as of ctx.as_of."""
+    """The article's claims for a section (or all, with ``section=""``), with verdicts as of ctx.as_of;
+    ``evidence`` adds the reasons and the evidence rows (the appendix), otherwise a compact table."""
     from . import claims as register
 
     rows = register.register(ctx.as_of, section=ctx.section if section is None else (section or None))
@@ -194,9 +203,10 @@ def claims(ctx, *, section: str | None = None, title: str = "", evidence: bool =
         source_id=[ids[0] if ids else None for ids in rows["source_ids"]],
     )
     ids = [sid for sids in rows["source_ids"] for sid in sids]
-    columns = {"claim_id": "#", "claim": "What the article claims", "verdict_text": "Verdict", "shown_note": "Why"}
-    if evidence:
-        columns["evidence"] = "Evidence (table:row)"
-    table(rows, title=title or "The article's claims in this section, checked against our data",
+    columns = {"claim_id": "#", "claim": "What the article claims", "verdict_text": "Verdict"}
+    if evidence:  # the appendix: the reasons and the rows behind each verdict
+        columns |= {"shown_note": "Why", "evidence": "Evidence (table:row)"}
+    table(rows, title=title or "The article's claims in this section, checked against our data "
+                               "(reasons and evidence: appendix Claims and evidence)",
           columns=columns, sources=ids,
           formats={"evidence": lambda e: "" if pd.isna(e) else str(e).replace(";", "; ")})

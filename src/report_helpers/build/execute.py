@@ -1,9 +1,10 @@
-"""Execute section notebooks with papermill: each in a worker process of its own, side by side.
+"""Execute section notebooks with papermill in a pool of worker processes, side by side.
 
-A worker runs in its own process group, so a section that exceeds its time limit is ended with its
-kernel; it also dies with the build (PR_SET_PDEATHSIG), so a killed build leaves no orphans behind.
-A section runs once every section it reads has succeeded; if one fails, those that read it are not
-run, and the others still are.
+Workers start once per build and preload the heavy modules (see warm.py); each section then runs
+in a clean namespace (the ``warm`` engine) or in a fresh Jupyter kernel (``kernel``). A section that
+exceeds its time limit is ended with its worker, which is replaced; workers die with the build
+(PR_SET_PDEATHSIG), so a killed build leaves no orphans. A section runs once every section it
+reads has finished; if one fails, those that read it are not run, and the others still are.
 """
 
 from __future__ import annotations
@@ -11,18 +12,16 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import os
-import queue
 import signal
 import time
 from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Callable
 
-from ..paths import PROJECT_ENV
-from ..results import RESULTS_ENV
-
-# One BLAS thread per kernel: sections already run side by side on the cores.
-_THREAD_CAPS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+ENGINES = {"warm": "warm", "kernel": "nbclient"}
+# One BLAS thread per worker: sections already run side by side on the cores.
+THREAD_CAPS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,7 @@ class Job:
     output: str
     parameters: dict
     reads: tuple[str, ...]
+    workdir: str
     stderr_log: str
 
 
@@ -56,21 +56,19 @@ def _cell_error(exc) -> str:
     return f"cell {exc.cell_index}{first}: {exc.ename}: {exc.evalue}"
 
 
-def execute_notebook(job: Job, env: dict, cell_timeout: int) -> Execution:
-    """In the worker: papermill writes the executed notebook even when a cell fails."""
+def _run(job: Job, engine: str, cell_timeout: int) -> Execution:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    os.environ.update(env)
-    # The kernel inherits this worker's stderr: send its chatter to the section's log file.
-    with open(job.stderr_log, "ab") as log_file:
+    Path(job.workdir).mkdir(parents=True, exist_ok=True)
+    with open(job.stderr_log, "ab") as log_file:  # a kernel inherits stderr: keep its chatter here
         os.dup2(log_file.fileno(), 2)
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
-            job.notebook, job.output, parameters=job.parameters, kernel_name="python3", language="python",
-            progress_bar=False, log_output=False, cwd=str(Path(job.notebook).parent),
-            execution_timeout=cell_timeout,
+            job.notebook, job.output, parameters=job.parameters, engine_name=ENGINES[engine],
+            kernel_name="python3", language="python", progress_bar=False, log_output=False,
+            cwd=job.workdir, execution_timeout=cell_timeout,
         )
     except PapermillExecutionError as exc:
         return Execution(job.slug, False, time.perf_counter() - start, _cell_error(exc))
@@ -79,65 +77,123 @@ def execute_notebook(job: Job, env: dict, cell_timeout: int) -> Execution:
     return Execution(job.slug, True, time.perf_counter() - start)
 
 
-def _worker(results: multiprocessing.Queue, job: Job, env: dict, cell_timeout: int) -> None:
+def _worker(conn: Connection, env: dict, engine: str, cell_timeout: int) -> None:
     os.setsid()
     _die_with_parent()
-    results.put(execute_notebook(job, env, cell_timeout))
+    os.environ.update(env)
+    if engine == "warm":
+        from . import warm
+
+        warm.preload()
+    conn.send("ready")
+    while True:
+        job = conn.recv()
+        if job is None:
+            return
+        conn.send(_run(job, engine, cell_timeout))
 
 
-def run_jobs(jobs: list[Job], *, project_dir: str, results_dir: str, workers: int, cell_timeout: int,
-             section_timeout: float, on_start: Callable[[str], None] = lambda slug: None,
-             on_done: Callable[[Execution], None] = lambda result: None) -> dict[str, Execution]:
-    env = {**_THREAD_CAPS, PROJECT_ENV: project_dir, RESULTS_ENV: results_dir,
-           "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-    ctx = multiprocessing.get_context("spawn")
-    results: multiprocessing.Queue = ctx.Queue()
-    pending = list(jobs)
-    running: dict[str, tuple[multiprocessing.Process, float]] = {}
-    done: dict[str, Execution] = {}
+class _Worker:
+    def __init__(self, ctx, env: dict, engine: str, cell_timeout: int):
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker, args=(child, env, engine, cell_timeout), daemon=True)
+        self.process.start()
+        child.close()
+        self.ready = False
+        self.job: Job | None = None
+        self.started = 0.0
 
-    def finish(result: Execution) -> None:
-        done[result.slug] = result
-        running.pop(result.slug, None)
-        on_done(result)
+    def give(self, job: Job) -> None:
+        self.conn.send(job)
+        self.job, self.started = job, time.monotonic()
 
-    try:
-        while pending or running:
+    def kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            self.process.kill()
+        self.process.join(timeout=5)
+
+
+class Pool:
+    """Warm workers, started early so their imports overlap the build's own checks."""
+
+    def __init__(self, size: int, *, project_dir: str, results_dir: str, engine: str = "warm",
+                 cell_timeout: int = 300):
+        from ..paths import PROJECT_ENV
+        from ..results import RESULTS_ENV
+
+        self.env = {**THREAD_CAPS, PROJECT_ENV: project_dir, RESULTS_ENV: results_dir,
+                    "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        self.engine, self.cell_timeout = engine, cell_timeout
+        self.ctx = multiprocessing.get_context("spawn")
+        self.workers = [self._spawn() for _ in range(size)]
+
+    def _spawn(self) -> _Worker:
+        return _Worker(self.ctx, self.env, self.engine, self.cell_timeout)
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.kill()
+        self.workers = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def run(self, jobs: list[Job], *, section_timeout: float,
+            on_start: Callable[[str], None] = lambda slug: None,
+            on_done: Callable[[Execution], None] = lambda result: None,
+            done: dict[str, Execution] | None = None) -> dict[str, Execution]:
+        """Run jobs respecting what each reads; ``done`` may hold results known beforehand."""
+        done = dict(done or {})
+        pending = list(jobs)
+
+        def finish(result: Execution) -> None:
+            done[result.slug] = result
+            on_done(result)
+
+        while pending or any(w.job for w in self.workers):
             for job in list(pending):
-                failed_reads = [r for r in job.reads if r in done and not done[r].ok]
-                if failed_reads:
+                failed = [r for r in job.reads if r in done and not done[r].ok]
+                if failed:
                     pending.remove(job)
-                    finish(Execution(job.slug, False, 0.0, f"not run: it reads {', '.join(failed_reads)}, which failed"))
-                elif len(running) < workers and all(r in done for r in job.reads):
-                    pending.remove(job)
-                    process = ctx.Process(target=_worker, args=(results, job, env, cell_timeout), daemon=True)
-                    process.start()
-                    running[job.slug] = (process, time.monotonic())
-                    on_start(job.slug)
-            try:
-                finish(results.get(timeout=0.2))
-            except queue.Empty:
-                pass
-            for slug, (process, started) in list(running.items()):
-                elapsed = time.monotonic() - started
-                if elapsed > section_timeout:
-                    _kill(process)
+                    finish(Execution(job.slug, False, 0.0, f"not run: it reads {', '.join(failed)}, which failed"))
+            for worker in self.workers:
+                if worker.ready and worker.job is None:
+                    job = next((j for j in pending if all(r in done for r in j.reads)), None)
+                    if job:
+                        pending.remove(job)
+                        worker.give(job)
+                        on_start(job.slug)
+            busy = [w.conn for w in self.workers if w.job or not w.ready]
+            for conn in wait(busy + [w.process.sentinel for w in self.workers], timeout=0.2):
+                worker = next((w for w in self.workers if conn in (w.conn, w.process.sentinel)), None)
+                if worker is None or conn is worker.process.sentinel:
+                    continue
+                try:
+                    message = worker.conn.recv()
+                except EOFError:
+                    continue
+                if message == "ready":
+                    worker.ready = True
+                else:
+                    worker.job = None
+                    finish(message)
+            for index, worker in enumerate(self.workers):
+                elapsed = time.monotonic() - worker.started
+                if worker.job and elapsed > section_timeout:
+                    slug = worker.job.slug
+                    worker.kill()
+                    self.workers[index] = self._spawn()
                     finish(Execution(slug, False, elapsed, f"timed out after {section_timeout:g} s"))
-                elif not process.is_alive() and slug in running:
-                    try:  # its result may be on its way
-                        finish(results.get(timeout=1.0))
-                    except queue.Empty:
-                        finish(Execution(slug, False, elapsed, f"worker died (exit code {process.exitcode})"))
-    finally:
-        for process, _ in running.values():
-            _kill(process)
-    return done
-
-
-def _kill(process: multiprocessing.Process) -> None:
-    """End a worker and its kernel (its process group); the worker alone if it has no group yet."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        process.kill()
-    process.join(timeout=5)
+                elif not worker.process.is_alive():
+                    if worker.job:
+                        finish(Execution(worker.job.slug, False, elapsed,
+                                         f"worker died (exit code {worker.process.exitcode})"))
+                    elif not worker.ready:
+                        raise RuntimeError(f"a build worker failed to start (exit code {worker.process.exitcode})")
+                    self.workers[index] = self._spawn()
+        return done

@@ -1,4 +1,8 @@
-"""`briefing build`, step by step: check, execute, convert, assemble, print, publish."""
+"""`briefing build`, step by step: check, plan, execute (or reuse), convert, assemble, print, publish.
+
+Heavy modules (pandas, nbformat, nbconvert, WeasyPrint) are imported inside the steps that use
+them: a build with nothing to do answers before loading any of them.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +17,16 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-import nbformat
-
-from .. import catalogue, claims, params as params_mod, results
-from ..errors import OutputError, SectionFailed
+from .. import params as params_mod
+from ..errors import DataError, OutputError, SectionFailed
 from ..paths import project_dir
-from . import assemble, changes, convert, index, publish
-from .execute import Execution, Job, run_jobs
+from . import publish
 from .sections import Section, discover, execution_waves
 
 log = logging.getLogger("briefing")
-PACKAGES = ("papermill", "nbconvert", "nbclient", "ipykernel", "altair", "vl-convert-python", "weasyprint",
-            "pandas", "frictionless")
+PACKAGES = ("papermill", "nbconvert", "nbclient", "ipykernel", "ipython", "altair", "vl-convert-python",
+            "weasyprint", "pandas", "frictionless")
+CACHE_DIR = ".cache"
 
 
 @dataclass
@@ -32,6 +34,8 @@ class BuildOptions:
     given: dict[str, str] = field(default_factory=dict)
     reports_dir: Path = Path("reports")
     force: bool = False
+    explain: bool = False
+    engine: str = "warm"
     jobs: int = 0
     cell_timeout: int = 300
     section_timeout: float = 900.0
@@ -46,18 +50,29 @@ class BuildResult:
     status: str = "ok"
     skipped: bool = False
     seconds: float = 0.0
+    decisions: list = field(default_factory=list)
 
 
-def prepare(options: BuildOptions) -> tuple[list[Section], params_mod.BuildParams]:
-    """Everything that can be checked without a kernel: notebooks, parameters, data."""
+def _earliest_as_of() -> "object":
+    import datetime as dt
+
+    catalogue = json.loads((project_dir() / "data" / "datapackage.json").read_text(encoding="utf-8"))
+    return dt.date.fromisoformat(catalogue.get("earliestAsOf", "1991-01-01"))
+
+
+def check_inputs(options: BuildOptions) -> tuple[list[Section], params_mod.BuildParams]:
+    """Notebooks and parameters, checked before anything runs (exit 2 on a problem)."""
     sections = discover()
     for section in sections:
         section.check()
     specs = params_mod.merge_specs({s.slug: s.parameters for s in sections})
-    build_params = params_mod.validate(specs, options.given, earliest=catalogue.earliest_date())
+    try:
+        earliest = _earliest_as_of()
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read the data catalogue ({exc})", file="data/datapackage.json") from None
+    build_params = params_mod.validate(specs, options.given, earliest=earliest)
     publish.check_edition_id(build_params.edition_id)
     execution_waves(sections)
-    catalogue.validate_package()
     return sections, build_params
 
 
@@ -65,22 +80,18 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def input_files(sections: list[Section]) -> dict[str, Path]:
-    """Everything that can change the output, by name: notebooks, data, the helper package."""
-    root = project_dir()
-    helpers = Path(__file__).resolve().parents[1]
+def _helpers_dir() -> Path:
+    return Path(__file__).resolve().parents[1]
+
+
+def input_hashes(sections: list[Section]) -> dict[str, str]:
+    """SHA-256 of everything that can change the output: notebooks, data, the helper package."""
+    root, helpers = project_dir(), _helpers_dir()
     files = {f"notebooks/{s.path.name}": s.path for s in sections}
     files |= {f"data/{p.name}": p for p in sorted((root / "data").glob("*")) if p.is_file()}
     files |= {f"report_helpers/{p.relative_to(helpers)}": p for p in sorted(helpers.rglob("*"))
               if p.is_file() and "__pycache__" not in p.parts}
-    return files
-
-
-def inputs_digest(input_hashes: dict[str, str], build_params: params_mod.BuildParams) -> str:
-    digest = hashlib.sha256(json.dumps(build_params.as_dict(), sort_keys=True).encode())
-    digest.update(json.dumps(input_hashes, sort_keys=True).encode())
-    digest.update(json.dumps(package_versions(), sort_keys=True).encode())
-    return digest.hexdigest()
+    return {name: _sha256(path) for name, path in files.items()}
 
 
 def package_versions() -> dict[str, str]:
@@ -93,12 +104,34 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def inputs_digest(hashes: dict[str, str], build_params: params_mod.BuildParams, engine: str) -> str:
+    return hashlib.sha256(json.dumps([build_params.as_dict(), hashes, package_versions(), engine],
+                                     sort_keys=True).encode()).hexdigest()
+
+
 def _up_to_date(edition_dir: Path, digest: str) -> bool:
     try:
         data = json.loads((edition_dir / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return False
     return data.get("inputs_digest") == digest and data.get("status") == "ok"
+
+
+def validate_data(hashes: dict[str, str], cache_root: Path) -> None:
+    """Check every table against the catalogue, once per distinct set of data files."""
+    from .. import catalogue
+
+    data_digest = hashlib.sha256(json.dumps({k: v for k, v in hashes.items() if k.startswith("data/")},
+                                            sort_keys=True).encode()).hexdigest()
+    marker = cache_root / "validated" / data_digest
+    if marker.is_file():
+        log.info("data unchanged since it was last validated")
+        return
+    start = time.perf_counter()
+    catalogue.validate_package()
+    log.info("validated the data against the catalogue in %.1f s", time.perf_counter() - start)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
 
 
 class _Progress:
@@ -111,7 +144,7 @@ class _Progress:
     def start(self, slug: str) -> None:
         log.info("running %s", slug)
 
-    def done(self, result: Execution) -> None:
+    def done(self, result) -> None:
         self.finished += 1
         if result.ok:
             log.info("executed %-26s %5.1f s", result.slug, result.seconds)
@@ -122,21 +155,89 @@ class _Progress:
                   file=sys.stderr, flush=True)
 
 
+def _preload_renderers() -> None:
+    """Import the conversion stack while sections run (the driver is idle then)."""
+    from . import assemble, convert, pdf  # noqa: F401
+    import weasyprint  # noqa: F401
+
+
 def execute(sections: list[Section], build_params: params_mod.BuildParams, staging: Path,
-            options: BuildOptions) -> dict[str, Execution]:
-    (staging / "results").mkdir()
-    (staging / "logs").mkdir()
-    jobs = [Job(s.slug, str(s.path), str(staging / s.path.name), build_params.for_section(s.parameters),
-                s.reads, str(staging / "logs" / f"{s.slug}.stderr.log")) for s in sections]
-    progress = _Progress(len(jobs))
-    return run_jobs(jobs, project_dir=str(project_dir()), results_dir=str(staging / "results"),
-                    workers=options.jobs or os.cpu_count() or 1, cell_timeout=options.cell_timeout,
-                    section_timeout=options.section_timeout, on_start=progress.start, on_done=progress.done)
+            options: BuildOptions, hashes: dict[str, str], cache_root: Path):
+    """Reuse or run each section, wave by wave (a section after those it reads).
+
+    The data are validated before the first section runs; when sections must run, their workers
+    are started first, so that their imports overlap the validation."""
+    import threading
+
+    from .cache import SectionCache, code_key, results_digest
+    from .execute import Execution, Job, Pool
+
+    threading.Thread(target=_preload_renderers, daemon=True).start()
+
+    results_dir, logs_dir, work_dir = staging / "results", staging / "logs", staging / ".work"
+    for folder in (results_dir, logs_dir, work_dir):
+        folder.mkdir()
+    cache = SectionCache(cache_root / "sections")
+    data_hashes = {k.removeprefix("data/"): v for k, v in hashes.items() if k.startswith("data/")}
+    helpers = hashlib.sha256(json.dumps({k: v for k, v in hashes.items() if k.startswith("report_helpers/")
+                                         and k.endswith(".py")}, sort_keys=True).encode()).hexdigest()
+    versions = package_versions()
+    keys = {s.slug: code_key(s.notebook, build_params.for_section(s.parameters), helpers, versions,
+                             options.engine) for s in sections}
+    progress = _Progress(len(sections))
+    done: dict[str, Execution] = {}
+    decisions: dict[str, object] = {}
+    workers = max(1, min(options.jobs or os.cpu_count() or 1, len(sections)))
+    pool = None
+    try:
+        for wave in execution_waves(sections):
+            to_run = []
+            for s in wave:
+                deps = {d: results_digest(results_dir / f"{d}.json") for d in s.reads}
+                decision = cache.lookup(s.slug, keys[s.slug], data_hashes, deps)
+                if options.force:
+                    decision = type(decision)(s.slug, False, "ran: --force")
+                if decision.hit:
+                    if cache.restore(s.slug, keys[s.slug], s.path, staging / s.path.name, results_dir):
+                        decision = type(decision)(s.slug, True, decision.reason + "; markdown re-rendered")
+                    done[s.slug] = Execution(s.slug, True, 0.0)
+                    log.info("reused %-28s (cached)", s.slug)
+                else:
+                    to_run.append(Job(s.slug, str(s.path), str(staging / s.path.name),
+                                      build_params.for_section(s.parameters), s.reads,
+                                      str(work_dir / s.slug), str(logs_dir / f"{s.slug}.stderr.log")))
+                decisions[s.slug] = decision
+                if options.explain:
+                    print(f"{s.slug}: {decision.reason}", flush=True)
+            if to_run:
+                if pool is None:
+                    pool = Pool(min(workers, len(sections)), project_dir=str(project_dir()),
+                                results_dir=str(results_dir), engine=options.engine,
+                                cell_timeout=options.cell_timeout)
+                    validate_data(hashes, cache_root)
+                done = pool.run(to_run, section_timeout=options.section_timeout, on_start=progress.start,
+                                on_done=progress.done, done=done)
+                for job in to_run:
+                    if done[job.slug].ok:
+                        section = next(s for s in sections if s.slug == job.slug)
+                        cache.store(job.slug, keys[job.slug], Path(job.output), results_dir, data_hashes,
+                                    {d: results_digest(results_dir / f"{d}.json") for d in section.reads})
+        if pool is None:
+            validate_data(hashes, cache_root)
+    finally:
+        if pool is not None:
+            pool.close()
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return done, decisions
 
 
 def recorded_figures(staging: Path) -> dict[str, dict]:
+    from .. import results
+
     out = {}
     for path in sorted((staging / "results").glob("*.json")):
+        if path.name.endswith(".reads.json"):
+            continue
         for name, fig in results.read(path).items():
             out[name] = {"value": fig.value, "unit": fig.unit, "label": fig.label, "period": fig.period,
                          "section": path.stem}
@@ -144,19 +245,27 @@ def recorded_figures(staging: Path) -> dict[str, dict]:
 
 
 def shown_events(build_params: params_mod.BuildParams) -> dict[str, dict]:
+    from .. import catalogue
+
     events = catalogue.load_table("events", as_of=build_params.as_of)
     return {row.event_id: {"date": row.date.isoformat(), "title": row.title} for row in events.itertuples()}
 
 
 def claim_verdicts(build_params: params_mod.BuildParams) -> dict[str, str]:
+    from .. import claims
+
     register = claims.register(build_params.as_of)
     return {row.claim_id: (row.shown_verdict if isinstance(row.shown_verdict, str) else "")
             for row in register.itertuples()}
 
 
-def render(sections: list[Section], executions: dict[str, Execution], build_params: params_mod.BuildParams,
+def render(sections: list[Section], executions: dict, build_params: params_mod.BuildParams,
            staging: Path, change_note: dict) -> None:
     """Executed notebooks -> section pages, briefing.html and briefing.pdf in the staging folder."""
+    import nbformat
+
+    from .. import catalogue
+    from . import assemble, convert
     from .pdf import write_pdf
 
     meta = assemble.Meta(build_params.as_of, build_params.edition, assemble.build_time(), change_note)
@@ -188,33 +297,36 @@ def write_manifest(staging: Path, **fields) -> None:
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
 
 
-def _section_entries(sections: list[Section], executions: dict[str, Execution]) -> list[dict]:
+def _section_entries(sections: list[Section], executions: dict, decisions: dict) -> list[dict]:
     entries = []
     for s in sections:
-        run = executions.get(s.slug)
+        run, decision = executions.get(s.slug), decisions.get(s.slug)
+        status = "ok" if run and run.ok else ("not run" if run and run.error.startswith("not run") else "failed")
         entries.append({
-            "slug": s.slug, "title": s.title, "notebook": s.path.name,
-            "status": "ok" if run and run.ok else ("not run" if run and run.error.startswith("not run") else "failed"),
+            "slug": s.slug, "title": s.title, "notebook": s.path.name, "status": status,
             "seconds": round(run.seconds, 2) if run else None, "error": run.error if run else "not run",
-            "cache": {"hit": False, "reason": "executed: sections are not cached yet"},
+            "cache": {"hit": decision.hit, "reason": decision.reason} if decision else None,
         })
     return entries
 
 
 def build(options: BuildOptions) -> BuildResult:
     start = time.perf_counter()
-    sections, build_params = prepare(options)
+    sections, build_params = check_inputs(options)
     reports_dir = publish.prepare_reports_dir(options.reports_dir)
+    cache_root = reports_dir / CACHE_DIR
     edition_id = build_params.edition_id
-    log.info("building edition %s (%d sections)", edition_id, len(sections))
     with publish.build_lock(reports_dir, options.lock_wait):
-        hashes = {name: _sha256(path) for name, path in input_files(sections).items()}
-        digest = inputs_digest(hashes, build_params)
+        hashes = input_hashes(sections)
+        digest = inputs_digest(hashes, build_params, options.engine)
         if not options.force and _up_to_date(reports_dir / edition_id, digest):
             publish.point_latest(reports_dir, edition_id)
             log.info("edition %s is up to date; nothing to do (use --force to rebuild)", edition_id)
+            if options.explain:
+                print(f"all sections: reused: edition {edition_id} is up to date", flush=True)
             return BuildResult(edition_id, reports_dir / edition_id, skipped=True,
                                seconds=time.perf_counter() - start)
+        log.info("building edition %s (%d sections)", edition_id, len(sections))
         try:
             staging = publish.staging_dir(reports_dir, edition_id)
         except OSError as exc:
@@ -239,32 +351,42 @@ def build(options: BuildOptions) -> BuildResult:
 
 def _build_in(staging: Path, sections: list[Section], build_params: params_mod.BuildParams,
               options: BuildOptions, reports_dir: Path, hashes: dict, digest: str, start: float) -> BuildResult:
+    from . import changes, index
+
     edition_id = build_params.edition_id
-    executions = execute(sections, build_params, staging, options)
+    executions, decisions = execute(sections, build_params, staging, options, hashes, reports_dir / CACHE_DIR)
     failed = [s.slug for s in sections if not executions[s.slug].ok]
     status = "ok" if not failed else "partial"
-    fields = dict(edition_id=edition_id, parameters=build_params.as_dict(), inputs_digest=digest,
-                  inputs=hashes, built=assemble.build_time().isoformat())
+    fields = dict(edition_id=edition_id, parameters=build_params.as_dict(), engine=options.engine,
+                  inputs_digest=digest, inputs=hashes, built=_build_time().isoformat())
     if failed and not options.allow_partial:
-        write_manifest(staging, status="failed", sections=_section_entries(sections, executions),
+        write_manifest(staging, status="failed", sections=_section_entries(sections, executions, decisions),
                        seconds=round(time.perf_counter() - start, 2), **fields)
         kept = publish.keep_failed(staging, reports_dir, edition_id)
         raise SectionFailed(f"{len(failed)} section(s) failed: {', '.join(failed)}; executed notebooks and "
                             f"log kept in {kept}; the previous edition stays published")
     figures = recorded_figures(staging)
     events = shown_events(build_params)
-    previous = changes.load_previous(reports_dir, build_params.as_of.isoformat())
     verdicts = claim_verdicts(build_params)
+    previous = changes.load_previous(reports_dir, build_params.as_of.isoformat())
     change_note = changes.compare(previous, figures, events, verdicts)
     render(sections, executions, build_params, staging, change_note)
     seconds = time.perf_counter() - start
-    write_manifest(staging, status=status, sections=_section_entries(sections, executions),
-                   seconds=round(seconds, 2), figures=figures, events=events,
-                   verdicts=verdicts, changes=change_note, **fields)
+    write_manifest(staging, status=status, sections=_section_entries(sections, executions, decisions),
+                   seconds=round(seconds, 2), figures=figures, events=events, verdicts=verdicts,
+                   changes=change_note, **fields)
     published = publish.publish(staging, reports_dir, edition_id, move_latest=(status == "ok"))
     index.write_index(reports_dir)
+    result = BuildResult(edition_id, published, status=status, seconds=seconds,
+                         decisions=[decisions[s.slug] for s in sections])
     if failed:
         raise SectionFailed(f"published {edition_id} with placeholders for {', '.join(failed)} "
                             "(--allow-partial); latest still points at the previous complete edition")
     log.info("built edition %s in %.1f s", edition_id, seconds)
-    return BuildResult(edition_id, published, status=status, seconds=seconds)
+    return result
+
+
+def _build_time():
+    from .assemble import build_time
+
+    return build_time()

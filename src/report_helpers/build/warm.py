@@ -1,0 +1,92 @@
+"""A papermill engine that runs cells in a warm worker process instead of a new Jupyter kernel.
+
+The worker imports pandas, Altair, vl-convert and the helpers once; each section then runs in a
+fresh IPython namespace (``InteractiveShell.reset``), so names from one section never reach the
+next, while the heavy modules stay loaded. Outputs are captured as a kernel would send them:
+display data, streams, and an error output that papermill turns into PapermillExecutionError.
+Registered with papermill's engine registry as ``warm``.
+"""
+
+from __future__ import annotations
+
+import signal
+import traceback
+
+from papermill.engines import Engine, papermill_engines
+
+ENGINE = "warm"
+
+
+def preload() -> None:
+    """Import and start what every section uses, before any section is given to this worker."""
+    import altair  # noqa: F401
+    import pandas  # noqa: F401
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from .. import present, theme
+
+    InteractiveShell.instance()
+    theme.register_font()
+    theme.use_theme()
+    present.chart_svg(altair.Chart(pandas.DataFrame({"x": [0]})).mark_point().encode(x="x:Q"))
+
+
+class _CellTimeout(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise _CellTimeout("cell execution timed out")
+
+
+def _outputs(captured) -> list[dict]:
+    import nbformat
+
+    outputs = []
+    if captured.stdout:
+        outputs.append(nbformat.v4.new_output("stream", name="stdout", text=captured.stdout))
+    if captured.stderr:
+        outputs.append(nbformat.v4.new_output("stream", name="stderr", text=captured.stderr))
+    for rich in captured.outputs:
+        outputs.append(nbformat.v4.new_output("display_data", data=rich.data, metadata=rich.metadata or {}))
+    return outputs
+
+
+class WarmEngine(Engine):
+    @classmethod
+    def execute_managed_notebook(cls, nb_man, kernel_name, execution_timeout=None, **kwargs):
+        import nbformat
+        from IPython.core.interactiveshell import InteractiveShell
+        from IPython.utils.capture import capture_output
+
+        shell = InteractiveShell.instance()
+        shell.reset(new_session=True)  # a clean namespace for every section
+        signal.signal(signal.SIGALRM, _on_alarm)
+        count = 0
+        for index, cell in enumerate(nb_man.nb.cells):
+            if cell.cell_type != "code":
+                continue
+            nb_man.cell_start(cell, index)
+            count += 1
+            if execution_timeout:
+                signal.alarm(int(execution_timeout))
+            try:
+                with capture_output() as captured:
+                    result = shell.run_cell(cell.source, store_history=False)
+            finally:
+                signal.alarm(0)
+            cell.execution_count = count
+            cell.outputs = _outputs(captured)
+            error = result.error_before_exec or result.error_in_exec
+            if error is not None:
+                cell.outputs.append(nbformat.v4.new_output(
+                    "error", ename=type(error).__name__, evalue=str(error),
+                    traceback=traceback.format_exception(type(error), error, error.__traceback__)))
+                nb_man.cell_exception(cell, index)
+                nb_man.cell_complete(cell, index)
+                break
+            nb_man.cell_complete(cell, index)
+        return nb_man.nb
+
+
+papermill_engines.register(ENGINE, WarmEngine)
