@@ -59,10 +59,13 @@ def chart_svg(chart) -> str:
     register_font()
     use_theme()
     svg = vl_convert.vegalite_to_svg(chart.to_dict())
+    # vl-convert numbers ids (clip1, clip2, ...) across the whole process: renumber them per chart,
+    # with the section's name, so ids are unique in joined pages and the same on every run.
     prefix = f"{_section}-c{next(_chart_ids)}-"
-    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
-    svg = re.sub(r'url\(#([^)]+)\)', lambda m: f"url(#{prefix}{m.group(1)})", svg)
-    svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"', svg)
+    ids = {old: f"{prefix}{n}" for n, old in enumerate(dict.fromkeys(re.findall(r'\bid="([^"]+)"', svg)), 1)}
+    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{ids[m.group(1)]}"', svg)
+    svg = re.sub(r'url\(#([^)]+)\)', lambda m: f"url(#{ids.get(m.group(1), m.group(1))})", svg)
+    svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{ids.get(m.group(1), m.group(1))}"', svg)
     return svg
 
 
