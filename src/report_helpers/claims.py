@@ -50,9 +50,11 @@ def _keyed(table: str, as_of: dt.date | None) -> dict[str, pd.Series]:
     return {k: row for k, (_, row) in zip(keys, frame.iterrows())}
 
 
-def resolve(refs: list[Evidence], as_of: dt.date | None = None) -> dict[str, pd.Series | None]:
-    """Each reference's row as known on the as-of date (None if not yet known or absent)."""
-    tables: dict[str, dict] = {}
+def resolve(refs: list[Evidence], as_of: dt.date | None = None,
+            tables: dict[str, dict] | None = None) -> dict[str, pd.Series | None]:
+    """Each reference's row as known on the as-of date (None if not yet known or absent);
+    ``tables`` carries loaded tables from one call to the next."""
+    tables = {} if tables is None else tables
     out = {}
     for ref in refs:
         if ref.table not in tables:
@@ -76,8 +78,9 @@ def register(as_of: dt.date | None = None, section: str | None = None) -> pd.Dat
     if section:
         claims = claims[claims["section"] == section]
     shown_verdicts, shown_notes, source_lists = [], [], []
+    tables: dict[str, dict] = {}
     for claim in claims.itertuples():
-        rows = resolve(parse_evidence(claim.evidence), as_of)
+        rows = resolve(parse_evidence(claim.evidence), as_of, tables)
         missing = [ref for ref, row in rows.items() if row is None]
         verdict = claim.verdict if claim.kind == "fact" else pd.NA
         if claim.kind == "fact" and missing and verdict != NOT_VERIFIABLE:

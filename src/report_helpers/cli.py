@@ -78,10 +78,32 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS",
                        help="how long to wait for another build to finish (default: 60)")
     build.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+
+    batch = commands.add_parser(
+        "batch", help="build many editions, e.g. one per month-end over a range of as-of dates",
+        description="Build one edition per as-of date, side by side on local worker processes or on "
+                    "a dask.distributed cluster. Editions share the section cache; latest ends on "
+                    "the newest complete edition.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    batch.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD", help="first as-of date")
+    batch.add_argument("--to", dest="end", default="today", metavar="YYYY-MM-DD", help="last (default: today)")
+    batch.add_argument("--every", choices=("month-end", "year-end"), default="month-end",
+                       help="which dates in the range (default: month-end)")
+    batch.add_argument("--edition", choices=("full", "brief"), help="edition of every build (default: full)")
+    batch.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    batch.add_argument("--reports-dir", type=Path, default=Path("reports"), metavar="DIR")
+    batch.add_argument("--workers", type=int, default=0, metavar="N",
+                       help="editions built at once on this machine (default: one per core)")
+    batch.add_argument("--scheduler", metavar="ADDRESS",
+                       help="a dask.distributed scheduler (e.g. tcp://127.0.0.1:8786) to run editions on")
+    batch.add_argument("--force", action="store_true", help="ignore the section cache")
+    batch.add_argument("--engine", choices=("warm", "kernel"), default="warm")
+    batch.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS")
+    batch.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     return top
 
 
-def _configure_logging(quiet: bool) -> None:
+def configure_logging(quiet: bool) -> None:
     """Timestamped lines on stderr (warnings only with --quiet); each edition's build.log gets all."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
@@ -94,11 +116,13 @@ def _configure_logging(quiet: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    _configure_logging(args.quiet)
+    configure_logging(args.quiet)
     log = logging.getLogger("briefing")
     from .build.pipeline import BuildOptions, build
     from .params import parse_assignments
 
+    if args.command == "batch":
+        return _batch(args)
     try:
         given = parse_assignments(args.param)
         if args.as_of is not None:
@@ -127,3 +151,28 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _batch(args) -> int:
+    import os
+
+    from .batch import as_of_dates, run_batch
+    from .build.pipeline import BuildOptions
+    from .params import parse_assignments
+
+    log = logging.getLogger("briefing")
+    try:
+        given = parse_assignments(args.param)
+        if args.edition:
+            given["edition"] = args.edition
+        dates = as_of_dates(args.start, args.end, args.every)
+        base = BuildOptions(given=given, reports_dir=args.reports_dir, force=args.force, engine=args.engine,
+                            lock_wait=args.lock_wait)
+        outcomes = run_batch(base, dates, workers=args.workers or os.cpu_count() or 1, scheduler=args.scheduler)
+    except BriefingError as exc:
+        log.error("%s", exc)
+        return exc.exit_code
+    codes = {o.exit_code for o in outcomes}
+    if codes == {0}:
+        return 0
+    return 2 if codes == {2} else 1

@@ -11,8 +11,6 @@ import base64
 from functools import lru_cache
 from pathlib import Path
 
-import altair as alt
-
 THEME = "briefing"
 FONT = "Lato"
 FONT_STACK = f"{FONT}, 'DejaVu Sans', sans-serif"
@@ -96,5 +94,7 @@ def theme_config() -> dict:
 @lru_cache(maxsize=1)
 def use_theme() -> str:
     """Register and enable the briefing theme (idempotent)."""
+    import altair as alt  # here, not at the top: the build's page assembly needs only the font
+
     alt.theme.register(THEME, enable=True)(theme_config)
     return THEME

@@ -109,7 +109,10 @@ def css_string(text: str) -> str:
     return f'"{escaped}"'
 
 
-def print_page(pages: list[SectionPage], meta: Meta, sources: dict[str, Source]) -> str:
+def print_part(part: str, meta: Meta, sources: dict[str, Source], *, pages: list[SectionPage] = (),
+               page: SectionPage | None = None, toc_pages: dict[str, int] | None = None) -> str:
+    """The print HTML of one part: "front" (cover, contents, changes), "section" (one), "sources"."""
     running_head = f"{BRIEFING_TITLE} · as of {meta.as_of_text} · {meta.edition} edition"
-    return _render("print.html.j2", pages=pages, meta=meta, sources=cited(pages, sources),
+    return _render("print.html.j2", part=part, pages=list(pages), page=page, meta=meta,
+                   sources=cited(list(pages), sources), toc_pages=toc_pages or {},
                    print_css=_css("print.css"), running_head=css_string(running_head))

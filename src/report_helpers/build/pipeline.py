@@ -6,6 +6,7 @@ them: a build with nothing to do answers before loading any of them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -41,6 +42,7 @@ class BuildOptions:
     section_timeout: float = 900.0
     lock_wait: float = 60.0
     allow_partial: bool = False
+    hold_lock: bool = True  # False when a caller (briefing batch) already holds the folder's lock
 
 
 @dataclass
@@ -260,7 +262,7 @@ def claim_verdicts(build_params: params_mod.BuildParams) -> dict[str, str]:
 
 
 def render(sections: list[Section], executions: dict, build_params: params_mod.BuildParams,
-           staging: Path, change_note: dict) -> None:
+           staging: Path, change_note: dict, cache_root: Path, workers: int) -> None:
     """Executed notebooks -> section pages, briefing.html and briefing.pdf in the staging folder."""
     import nbformat
 
@@ -286,8 +288,12 @@ def render(sections: list[Section], executions: dict, build_params: params_mod.B
         pages.append(page)
     (staging / "briefing.html").write_text(assemble.briefing_page(pages, meta, sources), encoding="utf-8")
     start = time.perf_counter()
-    write_pdf(assemble.print_page(pages, meta, sources), staging / "briefing.pdf", base_url=str(staging))
-    log.info("printed briefing.pdf in %.1f s", time.perf_counter() - start)
+    parts = [assemble.print_part("section", meta, sources, page=page) for page in pages]
+    parts.append(assemble.print_part("sources", meta, sources, pages=pages))
+    count = write_pdf(lambda numbers: assemble.print_part("front", meta, sources, pages=pages, toc_pages=numbers),
+                      parts, staging / "briefing.pdf", base_url=str(staging), cache=cache_root / "pdf",
+                      workers=workers, title=assemble.BRIEFING_TITLE, created=meta.built)
+    log.info("printed briefing.pdf (%d pages) in %.1f s", count, time.perf_counter() - start)
 
 
 def write_manifest(staging: Path, **fields) -> None:
@@ -316,7 +322,8 @@ def build(options: BuildOptions) -> BuildResult:
     reports_dir = publish.prepare_reports_dir(options.reports_dir)
     cache_root = reports_dir / CACHE_DIR
     edition_id = build_params.edition_id
-    with publish.build_lock(reports_dir, options.lock_wait):
+    lock = publish.build_lock(reports_dir, options.lock_wait) if options.hold_lock else contextlib.nullcontext()
+    with lock:
         hashes = input_hashes(sections)
         digest = inputs_digest(hashes, build_params, options.engine)
         if not options.force and _up_to_date(reports_dir / edition_id, digest):
@@ -370,7 +377,8 @@ def _build_in(staging: Path, sections: list[Section], build_params: params_mod.B
     verdicts = claim_verdicts(build_params)
     previous = changes.load_previous(reports_dir, build_params.as_of.isoformat())
     change_note = changes.compare(previous, figures, events, verdicts)
-    render(sections, executions, build_params, staging, change_note)
+    render(sections, executions, build_params, staging, change_note, reports_dir / CACHE_DIR,
+           options.jobs or os.cpu_count() or 1)
     seconds = time.perf_counter() - start
     write_manifest(staging, status=status, sections=_section_entries(sections, executions, decisions),
                    seconds=round(seconds, 2), figures=figures, events=events, verdicts=verdicts,
