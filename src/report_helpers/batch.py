@@ -79,6 +79,7 @@ def run_batch(base, dates: list[dt.date], *, workers: int, scheduler: str | None
     editions = [replace(base, given={**base.given, "as_of": d.isoformat()}, reports_dir=reports_dir,
                         jobs=1, hold_lock=False) for d in dates]
     with publish.build_lock(reports_dir, base.lock_wait):
+        publish.clear_leftovers(reports_dir)
         if scheduler:
             from distributed import Client
 

@@ -324,6 +324,8 @@ def build(options: BuildOptions) -> BuildResult:
     edition_id = build_params.edition_id
     lock = publish.build_lock(reports_dir, options.lock_wait) if options.hold_lock else contextlib.nullcontext()
     with lock:
+        if options.hold_lock:
+            publish.clear_leftovers(reports_dir)
         hashes = input_hashes(sections)
         digest = inputs_digest(hashes, build_params, options.engine)
         if not options.force and _up_to_date(reports_dir / edition_id, digest):

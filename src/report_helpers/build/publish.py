@@ -56,10 +56,15 @@ def build_lock(reports_dir: Path, wait_seconds: float):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def clear_leftovers(reports_dir: Path) -> None:
+    """Remove what killed builds left behind. Only the holder of the lock may do this."""
+    for pattern in (".staging-*", ".retired-*"):
+        for old in reports_dir.glob(pattern):
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def staging_dir(reports_dir: Path, edition_id: str) -> Path:
-    """A fresh private folder for one build; leftovers of killed builds are removed first."""
-    for old in reports_dir.glob(".staging-*"):
-        shutil.rmtree(old, ignore_errors=True)
+    """A fresh private folder for one build."""
     path = reports_dir / f".staging-{edition_id}-{os.getpid()}"
     path.mkdir()
     return path
