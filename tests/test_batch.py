@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT
 from report_helpers.batch import as_of_dates, month_ends
 from report_helpers.errors import ParameterError
 
@@ -28,13 +26,8 @@ def test_month_ends():
 
 
 @pytest.fixture
-def small_project(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "project"
-    shutil.copytree(PROJECT / "data", root / "data")
-    (root / "notebooks").mkdir()
-    shutil.copy(PROJECT / "notebooks" / "20_what_putin_wants.ipynb", root / "notebooks")
-    monkeypatch.setenv("BRIEFING_PROJECT_DIR", str(root))
-    return root
+def one_section(make_project) -> Path:
+    return make_project("20_what_putin_wants.ipynb")
 
 
 def batch(reports: Path, *args: str) -> subprocess.CompletedProcess:
@@ -42,7 +35,7 @@ def batch(reports: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=900)
 
 
-def test_local_batch_builds_every_month_end_and_reuses_them(small_project, tmp_path):
+def test_local_batch_builds_every_month_end_and_reuses_them(one_section, tmp_path):
     reports = tmp_path / "reports"
     result = batch(reports, "--from", "2024-04-01", "--to", "2024-06-30", "--workers", "2")
     assert result.returncode == 0, result.stderr
@@ -56,7 +49,7 @@ def test_local_batch_builds_every_month_end_and_reuses_them(small_project, tmp_p
     assert again.returncode == 0 and again.stderr.count("skipped") == 3
 
 
-def test_batch_on_a_dask_cluster(small_project, tmp_path):
+def test_batch_on_a_dask_cluster(one_section, tmp_path):
     import dask
     from distributed import LocalCluster
 

@@ -25,7 +25,7 @@ def test_facts_have_verdicts_and_judgements_do_not():
     assert len(REGISTER) >= 40
 
 
-@pytest.mark.parametrize("claim", REGISTER.itertuples(), ids=lambda c: c.claim_id)
+@pytest.mark.parametrize("claim", list(REGISTER.itertuples()), ids=lambda c: c.claim_id)
 def test_evidence_exists(claim):
     refs = claims.parse_evidence(claim.evidence)
     if claim.kind == "fact" and claim.verdict != claims.NOT_VERIFIABLE:

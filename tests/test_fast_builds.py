@@ -19,15 +19,6 @@ pytestmark = pytest.mark.e2e
 AS_OF = "2024-06-30"
 
 
-@pytest.fixture
-def small_project(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "project"
-    shutil.copytree(PROJECT / "data", root / "data")
-    (root / "notebooks").mkdir()
-    for name in ("10_why_frenemies.ipynb", "20_what_putin_wants.ipynb"):
-        shutil.copy(PROJECT / "notebooks" / name, root / "notebooks" / name)
-    monkeypatch.setenv("BRIEFING_PROJECT_DIR", str(root))
-    return root
 
 
 def build(reports: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:

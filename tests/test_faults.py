@@ -19,22 +19,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import PROJECT
 
 pytestmark = pytest.mark.e2e
 AS_OF = "2024-06-30"
 EDITION = f"{AS_OF}_full"
 
 
-@pytest.fixture
-def small_project(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "project"
-    shutil.copytree(PROJECT / "data", root / "data")
-    (root / "notebooks").mkdir()
-    for name in ("10_why_frenemies.ipynb", "20_what_putin_wants.ipynb"):
-        shutil.copy(PROJECT / "notebooks" / name, root / "notebooks" / name)
-    monkeypatch.setenv("BRIEFING_PROJECT_DIR", str(root))
-    return root
 
 
 def command(reports: Path, *args: str) -> list[str]:

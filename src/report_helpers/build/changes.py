@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .. import fmt
@@ -16,17 +15,11 @@ def load_previous(reports_dir: Path, as_of: str) -> dict | None:
 
     An edition as of a later date is never compared with: its figures and events would reveal, in
     an earlier briefing, what was not yet known."""
-    candidates = []
-    for manifest in reports_dir.glob("*/manifest.json"):
-        if manifest.parent.name.startswith(".") or manifest.parent.is_symlink():
-            continue
-        try:
-            data = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        if data.get("status") == "ok" and data.get("parameters", {}).get("as_of", "9999") <= as_of:
-            candidates.append(data)
-    return max(candidates, key=lambda d: d.get("built", ""), default=None)
+    from .index import editions
+
+    earlier = [e for e in editions(reports_dir)
+               if e.get("status") == "ok" and e.get("parameters", {}).get("as_of", "9999") <= as_of]
+    return earlier[0] if earlier else None  # editions() lists the newest build first
 
 
 def _figure_text(data: dict) -> str:
