@@ -241,3 +241,15 @@ def test_changes_compare_only_with_earlier_editions(reports):
     assert third["changes"]["items"] == []
     text = " ".join(pdf_pages(reports / "2024-06-30_brief" / "briefing.pdf"))
     assert "Changes since 30 June 2024" in text and "No key figure, event or claim verdict differs" in text
+
+
+def test_the_earliest_as_of_date_builds_with_what_little_was_known(tmp_path):
+    """Sections say plainly when nothing was known yet, instead of failing."""
+    from report_helpers import catalogue
+
+    earliest = catalogue.earliest_date().isoformat()
+    result = build(tmp_path / "reports", "--as-of", earliest)
+    assert result.returncode == 0, result.stderr
+    text = " ".join(pdf_pages(tmp_path / "reports" / "latest" / "briefing.pdf"))
+    assert "No figure for this was known by the as-of date." in text
+    assert LATER_EVENT not in text

@@ -138,8 +138,8 @@ def events_in(events: pd.DataFrame, categories: list[str] | None = None,
     if categories:
         rows = rows[rows["category"].isin(categories)]
     if actors:
-        rows = rows[rows["actors"].map(lambda a: any(x in str(a).split(";") for x in actors)
-                                       if pd.notna(a) else False)]
+        named = [pd.notna(a) and any(x in str(a).split(";") for x in actors) for a in rows["actors"]]
+        rows = rows.loc[pd.Series(named, index=rows.index, dtype=bool)]
     if since:
         rows = rows[rows["date"] >= pd.Timestamp(since).date()]
     return rows.sort_values("date").reset_index(drop=True)

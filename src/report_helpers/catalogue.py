@@ -181,12 +181,14 @@ def known_by(frame: pd.DataFrame, res: dict, as_of: dt.date, root: Path | None =
     if field:
         kind = next(f["type"] for f in res["schema"]["fields"] if f["name"] == field)
         if kind == "year":
-            frame = frame[frame[field] <= (as_of.year - 1)]
+            keep = [pd.notna(y) and y <= as_of.year - 1 for y in frame[field]]
         else:
-            frame = frame[frame[field].map(lambda d: pd.notna(d) and d <= as_of)]
+            keep = [pd.notna(d) and d <= as_of for d in frame[field]]
+        frame = frame.loc[pd.Series(keep, index=frame.index, dtype=bool)]
     if res.get("knownFrom") == "source":
         published = {s.source_id: published_by(s.published) for s in sources(root).values()}
-        frame = frame[frame["source_id"].map(lambda sid: published.get(sid, dt.date.max) <= as_of)]
+        keep = [published.get(sid, dt.date.max) <= as_of for sid in frame["source_id"]]
+        frame = frame.loc[pd.Series(keep, index=frame.index, dtype=bool)]
     return frame
 
 
@@ -228,5 +230,9 @@ def _sources(path: str, mtime: float) -> dict[str, Source]:
 
 
 def earliest_date(root: Path | None = None) -> dt.date:
-    """The earliest as-of date that shows any data: the start of the first table's period."""
-    return dt.date.fromisoformat(read_catalogue(root).get("earliestAsOf", "1991-01-01"))
+    """The earliest as-of date the briefing accepts (the catalogue's earliestAsOf)."""
+    value = read_catalogue(root).get("earliestAsOf", "1991-01-01")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise DataError(f"earliestAsOf {value!r} is not a date", file=CATALOGUE) from None

@@ -96,13 +96,15 @@ def figure(chart, *, data: pd.DataFrame | None = None, sources: Iterable[str] = 
 
 def table(frame: pd.DataFrame, *, title: str, columns: dict[str, str] | None = None,
           formats: dict[str, callable] | None = None, sources: Iterable[str] = (),
-          note: str = "") -> None:
-    """Show a small table: chosen columns with reader-facing names, formatted cells, sources."""
+          note: str = "", unsourced: str = "") -> None:
+    """Show a small table: chosen columns with reader-facing names, formatted cells, sources.
+
+    A table must cite sources, unless ``unsourced`` says why it has none (shown in their place)."""
     if frame.empty:
         display(HTML(f'<p class="not-yet">{html.escape(title)}: {NOT_YET}</p>'))
         return
     ids, low = _sources_of(frame, sources)
-    if not ids:
+    if not ids and not unsourced:
         raise ValueError("a table needs at least one source: a source_id column or sources=")
     columns = columns or {c: c for c in frame.columns}
     formats = formats or {}
@@ -114,8 +116,9 @@ def table(frame: pd.DataFrame, *, title: str, columns: dict[str, str] | None = N
         first = next(iter(columns.values()))
         shown[first] = [f"{v} ▲" if c == "Low" else v for v, c in zip(shown[first], frame["confidence"])]
     body = shown.to_html(index=False, escape=True, border=0, classes="data-table")
+    line = source_line(ids, low=low, note=note) if ids else f'<p class="source-line">{html.escape(unsourced)}</p>'
     block = (f'<figure class="table"><figcaption class="table-title">{html.escape(title)}</figcaption>'
-             f"{body}{source_line(ids, low=low, note=note)}</figure>")
+             f"{body}{line}</figure>")
     display(HTML(block))
 
 
@@ -212,4 +215,5 @@ def claims(ctx, *, section: str | None = None, title: str = "", evidence: bool =
     table(rows, title=title or "The article's claims in this section, checked against our data "
                                "(reasons and evidence: appendix Claims and evidence)",
           columns=columns, sources=ids,
-          formats={"evidence": lambda e: "" if pd.isna(e) else str(e).replace(";", "; ")})
+          formats={"evidence": lambda e: "" if pd.isna(e) else str(e).replace(";", "; ")},
+          unsourced="Claims: the article. None of the evidence in our data was known by the as-of date.")

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from .. import params as params_mod
-from ..errors import DataError, OutputError, SectionFailed
+from .. import catalogue, params as params_mod
+from ..errors import OutputError, SectionFailed
 from ..paths import project_dir
 from . import publish
 from .sections import Section, discover, execution_waves
@@ -55,23 +55,13 @@ class BuildResult:
     decisions: list = field(default_factory=list)
 
 
-def _earliest_as_of() -> "object":
-    import datetime as dt
-
-    catalogue = json.loads((project_dir() / "data" / "datapackage.json").read_text(encoding="utf-8"))
-    return dt.date.fromisoformat(catalogue.get("earliestAsOf", "1991-01-01"))
-
-
 def check_inputs(options: BuildOptions) -> tuple[list[Section], params_mod.BuildParams]:
     """Notebooks and parameters, checked before anything runs (exit 2 on a problem)."""
     sections = discover()
     for section in sections:
         section.check()
     specs = params_mod.merge_specs({s.slug: s.parameters for s in sections})
-    try:
-        earliest = _earliest_as_of()
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read the data catalogue ({exc})", file="data/datapackage.json") from None
+    earliest = catalogue.earliest_date()  # reads the catalogue's JSON only: no pandas yet
     build_params = params_mod.validate(specs, options.given, earliest=earliest)
     publish.check_edition_id(build_params.edition_id)
     execution_waves(sections)
@@ -121,8 +111,6 @@ def _up_to_date(edition_dir: Path, digest: str) -> bool:
 
 def validate_data(hashes: dict[str, str], cache_root: Path) -> None:
     """Check every table against the catalogue, once per distinct set of data files."""
-    from .. import catalogue
-
     data_digest = hashlib.sha256(json.dumps({k: v for k, v in hashes.items() if k.startswith("data/")},
                                             sort_keys=True).encode()).hexdigest()
     marker = cache_root / "validated" / data_digest
@@ -247,8 +235,6 @@ def recorded_figures(staging: Path) -> dict[str, dict]:
 
 
 def shown_events(build_params: params_mod.BuildParams) -> dict[str, dict]:
-    from .. import catalogue
-
     events = catalogue.load_table("events", as_of=build_params.as_of)
     return {row.event_id: {"date": row.date.isoformat(), "title": row.title} for row in events.itertuples()}
 
@@ -266,7 +252,6 @@ def render(sections: list[Section], executions: dict, build_params: params_mod.B
     """Executed notebooks -> section pages, briefing.html and briefing.pdf in the staging folder."""
     import nbformat
 
-    from .. import catalogue
     from . import assemble, convert
     from .pdf import write_pdf
 
