@@ -93,4 +93,5 @@ def register(as_of: dt.date | None = None, section: str | None = None) -> pd.Dat
     out["shown_verdict"] = shown_verdicts
     out["shown_note"] = shown_notes
     out["source_ids"] = source_lists
-    return out.sort_values(["section", "order"]).reset_index(drop=True)
+    # claim ids number the claims in the article's order
+    return out.sort_values("claim_id", key=lambda ids: ids.str[1:].astype(int)).reset_index(drop=True)
