@@ -8,7 +8,6 @@ intact and readable, and nothing left locked or half-written.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess

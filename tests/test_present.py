@@ -2,7 +2,6 @@
 
 import pandas as pd
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 
 from report_helpers import catalogue, present
 from report_helpers.results import Figure

@@ -16,8 +16,12 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 from .paths import data_dir
 
 CATALOGUE = "datapackage.json"

@@ -129,11 +129,11 @@ def main(argv: list[str] | None = None) -> int:
             given["as_of"] = args.as_of
         if args.edition is not None:
             given["edition"] = args.edition
-        result = build(BuildOptions(given=given, reports_dir=args.reports_dir, force=args.force,
-                                    explain=args.explain, engine=args.engine,
-                                    jobs=args.jobs, cell_timeout=args.cell_timeout,
-                                    section_timeout=args.section_timeout, lock_wait=args.lock_wait,
-                                    allow_partial=args.allow_partial))
+        build(BuildOptions(given=given, reports_dir=args.reports_dir, force=args.force,
+                           explain=args.explain, engine=args.engine,
+                           jobs=args.jobs, cell_timeout=args.cell_timeout,
+                           section_timeout=args.section_timeout, lock_wait=args.lock_wait,
+                           allow_partial=args.allow_partial))
     except BriefingError as exc:
         log.error("%s", exc)
         return exc.exit_code

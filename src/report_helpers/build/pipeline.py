@@ -147,8 +147,9 @@ class _Progress:
 
 def _preload_renderers() -> None:
     """Import the conversion stack while sections run (the driver is idle then)."""
-    from . import assemble, convert, pdf  # noqa: F401
     import weasyprint  # noqa: F401
+
+    from . import assemble, convert, pdf  # noqa: F401
 
 
 def execute(sections: list[Section], build_params: params_mod.BuildParams, staging: Path,
@@ -305,7 +306,6 @@ def build(options: BuildOptions) -> BuildResult:
     start = time.perf_counter()
     sections, build_params = check_inputs(options)
     reports_dir = publish.prepare_reports_dir(options.reports_dir)
-    cache_root = reports_dir / CACHE_DIR
     edition_id = build_params.edition_id
     lock = publish.build_lock(reports_dir, options.lock_wait) if options.hold_lock else contextlib.nullcontext()
     with lock:
