@@ -29,8 +29,9 @@ _read_listeners: list = []  # callables told the path of every data file read (t
 
 
 def on_read(listener) -> None:
-    """Replace the read listener (one per section): ``listener(path)`` for every data file read."""
-    _read_listeners[:] = [listener]
+    """Replace the read listener (one per section): ``listener(path)`` for every data file read;
+    None removes it."""
+    _read_listeners[:] = [listener] if listener else []
 
 
 def _note_read(path: Path) -> None:

@@ -31,9 +31,9 @@ class SectionContext:
     def params_key(self) -> str:
         return hashlib.sha256(json.dumps(self.params, sort_keys=True).encode()).hexdigest()[:12]
 
-    @property
-    def results_path(self) -> Path:
-        return results.results_dir(self.params_key) / f"{self.section}.json"
+    def results_path(self, section: str | None = None) -> Path:
+        """Where a section's figures (this one's by default) are kept for these parameters."""
+        return results.results_dir(self.params_key) / f"{section or self.section}.json"
 
     def load(self, table: str) -> pd.DataFrame:
         """A catalogue table, typed, with only the rows known by the as-of date."""
@@ -44,11 +44,11 @@ class SectionContext:
         for fig in figures:
             if fig is not None:
                 self.figures[fig.name] = fig
-        results.write(self.results_path, self.section, self.params, self.figures)
+        results.write(self.results_path(), self.section, self.params, self.figures)
 
     def results_of(self, section: str) -> dict[str, Figure]:
         """The figures another section recorded for the same parameters."""
-        path = results.results_dir(self.params_key) / f"{section}.json"
+        path = self.results_path(section)
         if not os.environ.get(results.RESULTS_ENV) and _stale(path, section):
             _run_section_for_results(section, self.params)
         if not path.is_file():
@@ -93,12 +93,12 @@ def setup(section: str, *, as_of: str = "today", edition: str = "full") -> Secti
     present.begin_section(section)
     ctx = SectionContext(section=section, as_of=parse_date(as_of), edition=parse_edition(edition))
     if os.environ.get(results.RESULTS_ENV):
-        catalogue.on_read(_ReadLog(results.results_dir(ctx.params_key) / f"{section}.reads.json"))
+        catalogue.on_read(_ReadLog(ctx.results_path().with_suffix(".reads.json")))
     return ctx
 
 
 class _ReadLog:
-    """Keeps reads/<section>.reads.json up to date with the data files a section has read."""
+    """Keeps <results dir>/<section>.reads.json up to date with the data files a section has read."""
 
     def __init__(self, path: Path):
         self.path, self.files = path, set()

@@ -205,9 +205,7 @@ def claims(ctx, *, section: str | None = None, title: str = "", evidence: bool =
     if rows.empty:
         return
     rows = rows.assign(
-        verdict_text=[v if isinstance(v, str) else "judgement: no verdict" for v in rows["shown_verdict"]],
-        source_id=[ids[0] if ids else None for ids in rows["source_ids"]],
-    )
+        verdict_text=[v if isinstance(v, str) else "judgement: no verdict" for v in rows["shown_verdict"]])
     ids = [sid for sids in rows["source_ids"] for sid in sids]
     columns = {"claim_id": "#", "claim": "What the article claims", "verdict_text": "Verdict"}
     if evidence:  # the appendix: the reasons and the rows behind each verdict

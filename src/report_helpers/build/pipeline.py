@@ -7,6 +7,7 @@ them: a build with nothing to do answers before loading any of them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -86,6 +87,7 @@ def input_hashes(sections: list[Section]) -> dict[str, str]:
     return {name: _sha256(path) for name, path in files.items()}
 
 
+@functools.lru_cache(maxsize=1)
 def package_versions() -> dict[str, str]:
     versions = {}
     for package in PACKAGES:
@@ -160,7 +162,7 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
     are started first, so that their imports overlap the validation."""
     import threading
 
-    from .cache import SectionCache, code_key, results_digest
+    from .cache import Decision, SectionCache, code_key, results_digest
     from .execute import Execution, Job, Pool
 
     threading.Thread(target=_preload_renderers, daemon=True).start()
@@ -177,20 +179,21 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
                              options.engine) for s in sections}
     progress = _Progress(len(sections))
     done: dict[str, Execution] = {}
-    decisions: dict[str, object] = {}
+    decisions: dict[str, Decision] = {}
+    deps: dict[str, dict] = {}  # digests of the results each section reads, as it saw them
     workers = max(1, min(options.jobs or os.cpu_count() or 1, len(sections)))
     pool = None
     try:
         for wave in execution_waves(sections):
             to_run = []
             for s in wave:
-                deps = {d: results_digest(results_dir / f"{d}.json") for d in s.reads}
-                decision = cache.lookup(s.slug, keys[s.slug], data_hashes, deps)
+                deps[s.slug] = {d: results_digest(results_dir / f"{d}.json") for d in s.reads}
+                decision = cache.lookup(s.slug, keys[s.slug], data_hashes, deps[s.slug])
                 if options.force:
-                    decision = type(decision)(s.slug, False, "ran: --force")
+                    decision = Decision(s.slug, False, "ran: --force")
                 if decision.hit:
                     if cache.restore(s.slug, keys[s.slug], s.path, staging / s.path.name, results_dir):
-                        decision = type(decision)(s.slug, True, decision.reason + "; markdown re-rendered")
+                        decision = Decision(s.slug, True, decision.reason + "; markdown re-rendered")
                     done[s.slug] = Execution(s.slug, True, 0.0)
                     log.info("reused %-28s (cached)", s.slug)
                 else:
@@ -202,7 +205,7 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
                     print(f"{s.slug}: {decision.reason}", flush=True)
             if to_run:
                 if pool is None:
-                    pool = Pool(min(workers, len(sections)), project_dir=str(project_dir()),
+                    pool = Pool(workers, project_dir=str(project_dir()),
                                 results_dir=str(results_dir), engine=options.engine,
                                 cell_timeout=options.cell_timeout)
                     validate_data(hashes, cache_root)
@@ -210,9 +213,8 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
                                 on_done=progress.done, done=done)
                 for job in to_run:
                     if done[job.slug].ok:
-                        section = next(s for s in sections if s.slug == job.slug)
                         cache.store(job.slug, keys[job.slug], Path(job.output), results_dir, data_hashes,
-                                    {d: results_digest(results_dir / f"{d}.json") for d in section.reads})
+                                    deps[job.slug])
         if pool is None:
             validate_data(hashes, cache_root)
     finally:

@@ -59,8 +59,11 @@ class WarmEngine(Engine):
         from IPython.core.interactiveshell import InteractiveShell
         from IPython.utils.capture import capture_output
 
+        from .. import catalogue
+
         shell = InteractiveShell.instance()
         shell.reset(new_session=True)  # a clean namespace for every section
+        catalogue.on_read(None)  # and no read log left over from the previous one
         signal.signal(signal.SIGALRM, _on_alarm)
         count = 0
         for index, cell in enumerate(nb_man.nb.cells):
