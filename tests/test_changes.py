@@ -2,7 +2,7 @@
 
 import json
 
-from report_helpers.build import changes
+from report_helpers.pipeline import changes
 
 FIG = {"value": 37.2, "unit": "pct", "label": "Russia's share of trade", "period": "2023"}
 

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from report_helpers import catalogue, claims
-from report_helpers.build.sections import discover
+from report_helpers.pipeline.sections import discover
 
 REGISTER = catalogue.load_table("claims")
 

@@ -263,7 +263,7 @@ def stack(frames: dict[str, pd.DataFrame], column: str = "series") -> pd.DataFra
 
 def verdict_counts(register: pd.DataFrame) -> pd.DataFrame:
     """Claims per section and verdict (judgements counted as such), sections in briefing order."""
-    from .build.sections import discover
+    from .pipeline.sections import discover
 
     titles = {s.slug: s.title for s in discover()}
     order = {slug: i for i, slug in enumerate(titles)}

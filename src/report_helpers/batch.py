@@ -57,7 +57,7 @@ def as_of_dates(start: str, end: str, every: str) -> list[dt.date]:
 
 def build_edition(options) -> EditionOutcome:
     """One edition, run where the batch sends it (a local worker or a dask worker)."""
-    from .build.pipeline import build
+    from .pipeline.build import build
     from .cli import configure_logging
 
     configure_logging(quiet=True)  # each edition's build.log keeps its full log
@@ -73,7 +73,7 @@ def build_edition(options) -> EditionOutcome:
 
 def run_batch(base, dates: list[dt.date], *, workers: int, scheduler: str | None) -> list[EditionOutcome]:
     """Build one edition per date. ``base`` is a BuildOptions whose parameters apply to all."""
-    from .build import index, publish
+    from .pipeline import index, publish
 
     reports_dir = publish.prepare_reports_dir(base.reports_dir)
     editions = [replace(base, given={**base.given, "as_of": d.isoformat()}, reports_dir=reports_dir,

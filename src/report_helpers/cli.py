@@ -24,7 +24,7 @@ EXIT_CODES = """exit codes:
 
 def _parameter_help() -> str:
     try:
-        from .build.sections import discover
+        from .pipeline.sections import discover
         from .params import merge_specs
 
         sections = discover()
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     configure_logging(args.quiet)
     log = logging.getLogger("briefing")
-    from .build.pipeline import BuildOptions, build
+    from .pipeline.build import BuildOptions, build
     from .params import parse_assignments
 
     if args.command == "batch":
@@ -157,7 +157,7 @@ def _batch(args) -> int:
     import os
 
     from .batch import as_of_dates, run_batch
-    from .build.pipeline import BuildOptions
+    from .pipeline.build import BuildOptions
     from .params import parse_assignments
 
     log = logging.getLogger("briefing")

@@ -59,7 +59,7 @@ class SectionContext:
 
 
 def _stale(path: Path, section: str) -> bool:
-    from .build.sections import find_section
+    from .pipeline.sections import find_section
     from .paths import data_dir
 
     if not path.is_file():
@@ -75,7 +75,7 @@ def _run_section_for_results(section: str, params: dict) -> None:
 
     import papermill
 
-    from .build.sections import find_section
+    from .pipeline.sections import find_section
 
     target = find_section(section)
     with tempfile.TemporaryDirectory() as tmp:

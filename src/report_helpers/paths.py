@@ -42,4 +42,4 @@ def notebooks_dir() -> Path:
 
 
 def templates_dir() -> Path:
-    return Path(__file__).resolve().parent / "build" / "templates"
+    return Path(__file__).resolve().parent / "pipeline" / "templates"

@@ -1,0 +1,1 @@
+"""The pipeline of `briefing build`: find sections, execute them with papermill, convert with nbconvert, print with WeasyPrint."""
