@@ -1,8 +1,11 @@
-"""What a section shows a reader: charts as inline SVG, tables, judgements, all with sources.
+"""What a section shows a reader: charts, tables, judgements and findings, all with sources.
 
-Each helper displays one HTML block and returns nothing; the executed notebook keeps only these
-blocks (no code, no raw reprs). Every chart and table carries a source line citing the numbered
-sources of the catalogue; rows marked Low confidence are flagged in the line and in the block.
+Each helper displays one block and returns nothing. A block carries two representations of the
+same content: HTML for the pages and Typst for the PDF (``typst_markup.TYPST_MIME``), so both say
+the same thing with the same citation numbers. The executed notebook keeps only these blocks (no
+code, no raw reprs). Every chart and table carries a source line citing the numbered sources of the
+catalogue; rows marked Low confidence are flagged in the line and in the block. Every chart carries
+alt text written from its data, and its data as a table.
 """
 
 from __future__ import annotations
@@ -10,12 +13,16 @@ from __future__ import annotations
 import html
 import itertools
 import re
-from collections.abc import Iterable
+import string
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import pandas as pd
-from IPython.display import HTML, display
+from IPython.display import display
 
 from . import catalogue
+from . import typst_markup as tm
+from .alt_text import data_table, describe, title_of
 from .results import Figure
 
 _chart_ids = itertools.count(1)
@@ -27,31 +34,60 @@ def begin_section(slug: str) -> None:
     every run of a section produces the same SVG, whatever ran before it in the process."""
     global _chart_ids, _section
     _chart_ids, _section = itertools.count(1), slug
+
+
 LOW_NOTE = "▲ marks figures of low confidence (secondary, derived or disputed)."
 NOT_YET = "No figure for this was known by the as-of date."
 
 
-def _cite(source_ids: Iterable[str]) -> str:
+@dataclass(frozen=True)
+class Block:
+    """One thing a reader sees, in HTML (pages) and Typst (PDF)."""
+
+    html: str
+    typst: str
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self.html, tm.TYPST_MIME: self.typst}
+
+    def __repr__(self) -> str:
+        return "<briefing block>"
+
+
+def _show(html_text: str, typst_text: str) -> None:
+    display(Block(html_text, typst_text))
+
+
+def _cite(source_ids: Iterable[str]) -> tuple[str, str]:
+    """The citations of some sources, as HTML and as Typst: "[7] Publisher; [12] Publisher"."""
     known = catalogue.sources()
-    parts = []
+    html_parts, typst_parts = [], []
     for sid in dict.fromkeys(source_ids):
         src = known.get(sid)
         if src is None:
             raise KeyError(f"source '{sid}' is not in data/sources.csv")
-        parts.append(f'<a class="cite" href="#source-{src.number}">[{src.number}]</a> '
-                     f"{html.escape(src.publisher)}")
-    return "; ".join(parts)
+        html_parts.append(f'<a class="cite" href="#source-{src.number}">[{src.number}]</a> '
+                          f"{html.escape(src.publisher)}")
+        typst_parts.append(tm.cite(src.number, src.publisher))
+    return "; ".join(html_parts), "; ".join(typst_parts)
 
 
-def source_line(source_ids: Iterable[str], *, low: bool = False, note: str = "") -> str:
-    cites = _cite(source_ids)
+def source_line(source_ids: Iterable[str], *, low: bool = False, note: str = "") -> tuple[str, str]:
+    cite_html, cite_typst = _cite(source_ids)
     extra = f" {html.escape(note)}" if note else ""
     flag = f' <span class="low-note">{LOW_NOTE}</span>' if low else ""
-    return f'<p class="source-line">Source: {cites}.{extra}{flag}</p>'
+    return (f'<p class="source-line">Source: {cite_html}.{extra}{flag}</p>',
+            tm.source_line(cite_typst.split("; ") if cite_typst else [], note, LOW_NOTE if low else ""))
 
 
-def chart_svg(chart) -> str:
-    """Render an Altair chart to standalone SVG text with ids made unique in the page."""
+_INNER_ARIA = re.compile(r'\s(?:role|aria-[a-z]+)="[^"]*"')
+
+
+def chart_svg(chart, alt: str = "") -> str:
+    """Render an Altair chart to standalone SVG text with ids made unique in the page.
+
+    With ``alt``, the SVG is one image to assistive technology: role="img" and the alt text on the
+    root, the marks' own ARIA attributes removed (they would be hidden behind the image anyway)."""
     import vl_convert
 
     from .theme import register_font, use_theme
@@ -66,6 +102,9 @@ def chart_svg(chart) -> str:
     svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{ids[m.group(1)]}"', svg)
     svg = re.sub(r'url\(#([^)]+)\)', lambda m: f"url(#{ids.get(m.group(1), m.group(1))})", svg)
     svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{ids.get(m.group(1), m.group(1))}"', svg)
+    if alt:
+        svg = _INNER_ARIA.sub("", svg)
+        svg = svg.replace("<svg ", f'<svg role="img" aria-label="{html.escape(alt)}" ', 1)
     return svg
 
 
@@ -79,91 +118,136 @@ def _sources_of(frame: pd.DataFrame | None, extra: Iterable[str]) -> tuple[list[
     return ids, low
 
 
+def _html_table(headers: list[str], rows: list[list[str]], css_class: str) -> str:
+    head = "".join(f'<th scope="col">{html.escape(h)}</th>' for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _not_yet(what: str) -> None:
+    message = f"{what}: {NOT_YET}"
+    _show(f'<p class="not-yet">{html.escape(message)}</p>', tm.paragraph(tm.text(message), muted=True))
+
+
 def figure(chart, *, data: pd.DataFrame | None = None, sources: Iterable[str] = (),
            note: str = "", alt_text: str = "") -> None:
-    """Show a chart with the source line of the rows it plots (``data``) and any extra sources."""
+    """Show a chart with alt text written from its data, its data as a table, and the source line
+    of the rows it plots (``data``) and any extra sources. ``alt_text`` names the chart only when
+    there is nothing to plot. A chart without a title fails its section."""
     if data is not None and data.empty:
-        display(HTML(f'<p class="not-yet">{html.escape(alt_text or "Chart")}: {NOT_YET}</p>'))
+        _not_yet(alt_text or "Chart")
         return
     ids, low = _sources_of(data, sources)
     if not ids:
         raise ValueError("a chart needs at least one source: pass data= with a source_id column or sources=")
-    label = html.escape(alt_text or "chart")
-    block = (f'<figure class="chart" role="img" aria-label="{label}">{chart_svg(chart)}'
-             f"<figcaption>{source_line(ids, low=low, note=note)}</figcaption></figure>")
-    display(HTML(block))
+    spec = chart.to_dict()
+    alt, title = describe(spec), title_of(spec)
+    headers, rows = data_table(spec)
+    line_html, line_typst = source_line(ids, low=low, note=note)
+    data_html = (f'<details class="chart-data"><summary>Data: {html.escape(title)}</summary>'
+                 f'{_html_table(headers, rows, "data-table")}</details>')
+    svg = chart_svg(chart, alt)
+    _show(f'<figure class="chart">{svg}{data_html}<figcaption>{line_html}</figcaption></figure>',
+          tm.chart(svg, alt, line_typst))
+
+
+def _column_widths(headers: list[str], rows: list[list[str]]) -> list[float]:
+    """Relative column widths for print: by the longest text, within bounds."""
+    longest = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    return [min(max(n, 6), 60) for n in longest]
 
 
 def table(frame: pd.DataFrame, *, title: str, columns: dict[str, str] | None = None,
-          formats: dict[str, callable] | None = None, sources: Iterable[str] = (),
+          formats: dict[str, Callable] | None = None, sources: Iterable[str] = (),
           note: str = "", unsourced: str = "") -> None:
     """Show a small table: chosen columns with reader-facing names, formatted cells, sources.
 
     A table must cite sources, unless ``unsourced`` says why it has none (shown in their place)."""
     if frame.empty:
-        display(HTML(f'<p class="not-yet">{html.escape(title)}: {NOT_YET}</p>'))
+        _not_yet(title)
         return
     ids, low = _sources_of(frame, sources)
     if not ids and not unsourced:
         raise ValueError("a table needs at least one source: a source_id column or sources=")
     columns = columns or {c: c for c in frame.columns}
     formats = formats or {}
-    shown = pd.DataFrame(index=frame.index)
-    for col, heading in columns.items():
+    cells = []
+    for col in columns:
         fmt_cell = formats.get(col, lambda v: "" if pd.isna(v) else str(v))
-        shown[heading] = frame[col].map(fmt_cell)
+        cells.append([str(fmt_cell(v)) for v in frame[col]])
+    rows = [list(r) for r in zip(*cells)]
     if low and "confidence" in frame:
-        first = next(iter(columns.values()))
-        shown[first] = [f"{v} ▲" if c == "Low" else v for v, c in zip(shown[first], frame["confidence"])]
-    body = shown.to_html(index=False, escape=True, border=0, classes="data-table")
-    line = source_line(ids, low=low, note=note) if ids else f'<p class="source-line">{html.escape(unsourced)}</p>'
-    block = (f'<figure class="table"><figcaption class="table-title">{html.escape(title)}</figcaption>'
-             f"{body}{line}</figure>")
-    display(HTML(block))
+        for row, confidence in zip(rows, frame["confidence"]):
+            if confidence == "Low":
+                row[0] = f"{row[0]} ▲"
+    headers = list(columns.values())
+    if ids:
+        line_html, line_typst = source_line(ids, low=low, note=note)
+    else:
+        line_html, line_typst = (f'<p class="source-line">{html.escape(unsourced)}</p>',
+                                 f"#source-line[{tm.text(unsourced)}]")
+    _show(f'<figure class="table"><figcaption class="table-title">{html.escape(title)}</figcaption>'
+          f'{_html_table(headers, rows, "data-table")}{line_html}</figure>',
+          tm.table(title, headers, rows, line_typst, _column_widths(headers, rows)))
 
 
 class _Shown:
     """A Figure as a template sees it: ``{x}`` is the formatted value, ``{x.period}`` its period."""
 
-    def __init__(self, fig: Figure):
-        self._fig = fig
+    def __init__(self, fig: Figure, escape: Callable[[str], str]):
+        self._fig, self._escape = fig, escape
 
     def __format__(self, spec: str) -> str:
-        return html.escape(str(self._fig))
+        return self._escape(str(self._fig))
 
     @property
     def period(self) -> str:
-        return html.escape(self._fig.period)
+        return self._escape(self._fig.period)
 
     @property
     def label(self) -> str:
-        return html.escape(self._fig.label)
+        return self._escape(self._fig.label)
 
 
-def _fill(template: str, values: dict) -> tuple[str, list[str], bool] | None:
-    """The template with values filled in and escaped; None if any value is missing."""
+def _format(template: str, values: dict, escape: Callable[[str], str]) -> str:
+    """``template`` with its fields filled in; the template's own text and every value escaped."""
+    formatter = string.Formatter()
+    out = []
+    for literal, field, spec, conversion in formatter.parse(template):
+        out.append(escape(literal))
+        if field is not None:
+            value, _ = formatter.get_field(field, (), values)
+            out.append(format(value, spec) if isinstance(value, _Shown) else escape(str(value)))
+    return "".join(out)
+
+
+def _fill(template: str, values: dict) -> tuple[str, str, list[str], bool] | None:
+    """The template with values filled in, as HTML and Typst; None if any value is missing."""
     if any(v is None for v in values.values()):
         return None
     ids: list[str] = []
     low = False
-    rendered = {}
-    for key, value in values.items():
+    for value in values.values():
         if isinstance(value, Figure):
             ids += list(value.sources)
             low = low or value.confidence == "Low"
-            rendered[key] = _Shown(value)
-        else:
-            rendered[key] = html.escape(str(value))
-    return html.escape(template).format(**rendered), ids, low
+
+    def wrap(escape):
+        return {k: _Shown(v, escape) if isinstance(v, Figure) else v for k, v in values.items()}
+
+    return (_format(template, wrap(html.escape), html.escape), _format(template, wrap(tm.text), tm.text),
+            ids, low)
 
 
 def judgement(label: str, template: str, *, missing: str = NOT_YET, **values) -> None:
     """A stated judgement, with figures filled into the text and cited (``missing`` if one is None)."""
     filled = _fill(template, values)
-    text, ids, _ = filled if filled else (html.escape(missing), [], False)
-    cite = f' <span class="judgement-sources">({_cite(ids)})</span>' if ids else ""
-    display(HTML(f'<aside class="judgement"><p class="judgement-label">{html.escape(label)}</p>'
-                 f"<p>{text}{cite}</p></aside>"))
+    text_html, text_typst, ids, _ = filled if filled else (html.escape(missing), tm.text(missing), [], False)
+    cite_html, cite_typst = _cite(ids) if ids else ("", "")
+    sources_html = f' <span class="judgement-sources">({cite_html})</span>' if ids else ""
+    _show(f'<aside class="judgement"><p class="judgement-label">{html.escape(label)}</p>'
+          f"<p>{text_html}{sources_html}</p></aside>",
+          tm.judgement(label, text_typst + (f" ({cite_typst})" if ids else "")))
 
 
 def finding(template: str, *, missing: str = "", **values) -> None:
@@ -173,27 +257,31 @@ def finding(template: str, *, missing: str = "", **values) -> None:
     filled = _fill(template, values)
     if filled is None:
         if missing:
-            display(HTML(f'<p class="finding not-yet">{html.escape(missing)}</p>'))
+            _show(f'<p class="finding not-yet">{html.escape(missing)}</p>',
+                  tm.paragraph(tm.text(missing), muted=True))
         return
-    text, ids, _ = filled
-    cite = f" ({_cite(ids)})" if ids else ""
-    display(HTML(f'<p class="finding">{text}{cite}</p>'))
+    text_html, text_typst, ids, _ = filled
+    cite_html, cite_typst = _cite(ids) if ids else ("", "")
+    _show(f'<p class="finding">{text_html}{f" ({cite_html})" if ids else ""}</p>',
+          text_typst + (f" ({cite_typst})" if ids else ""))
 
 
 def as_of_line(ctx) -> None:
     """State the as-of date of the section, so a reader knows what the figures could include."""
     from . import fmt
 
-    display(HTML(f'<p class="as-of">As of {html.escape(fmt.date(ctx.as_of))}: data and events after '
-                 "this date are left out.</p>"))
+    line = f"As of {fmt.date(ctx.as_of)}: data and events after this date are left out."
+    _show(f'<p class="as-of">{html.escape(line)}</p>', tm.paragraph(tm.text(line), muted=True))
 
 
 def note(text: str, *, label: str = "Note") -> None:
     """A free-text note (for example the analyst_note parameter), shown as plain escaped text."""
     if not text or not text.strip():
         return
-    paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in text.strip().split("\n") if p.strip())
-    display(HTML(f'<aside class="note"><p class="judgement-label">{html.escape(label)}</p>{paragraphs}</aside>'))
+    paragraphs = [p for p in text.strip().split("\n") if p.strip()]
+    body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    _show(f'<aside class="note"><p class="judgement-label">{html.escape(label)}</p>{body}</aside>',
+          tm.note(label, paragraphs))
 
 
 def claims(ctx, *, section: str | None = None, title: str = "", evidence: bool = False) -> None:

@@ -1,4 +1,4 @@
-"""Section fragments -> the reader's pages: one page per section, the whole briefing, its print version."""
+"""Section fragments -> the reader's pages: one page per section, the whole briefing, the index."""
 
 from __future__ import annotations
 
@@ -101,18 +101,3 @@ def section_page(page: SectionPage, meta: Meta, sources: dict[str, Source]) -> s
 
 def briefing_page(pages: list[SectionPage], meta: Meta, sources: dict[str, Source]) -> str:
     return _render("briefing.html.j2", pages=pages, meta=meta, sources=cited(pages, sources))
-
-
-def css_string(text: str) -> str:
-    """A CSS string literal that cannot end the string or the <style> element early."""
-    escaped = "".join(ch if ch.isalnum() or ch in " .,·-:;()" else f"\\{ord(ch):x} " for ch in text)
-    return f'"{escaped}"'
-
-
-def print_part(part: str, meta: Meta, sources: dict[str, Source], *, pages: list[SectionPage] = (),
-               page: SectionPage | None = None, toc_pages: dict[str, int] | None = None) -> str:
-    """The print HTML of one part: "front" (cover, contents, changes), "section" (one), "sources"."""
-    running_head = f"{BRIEFING_TITLE} · as of {meta.as_of_text} · {meta.edition} edition"
-    return _render("print.html.j2", part=part, pages=list(pages), page=page, meta=meta,
-                   sources=cited(list(pages), sources), toc_pages=toc_pages or {},
-                   print_css=_css("print.css"), running_head=css_string(running_head))

@@ -1,6 +1,6 @@
 """`briefing build`, step by step: check, plan, execute (or reuse), convert, assemble, print, publish.
 
-Heavy modules (pandas, nbformat, nbconvert, WeasyPrint) are imported inside the steps that use
+Heavy modules (pandas, nbformat, nbconvert, Typst) are imported inside the steps that use
 them: a build with nothing to do answers before loading any of them.
 """
 
@@ -27,7 +27,7 @@ from .sections import Section, discover, execution_waves
 
 log = logging.getLogger("briefing")
 PACKAGES = ("papermill", "nbconvert", "nbclient", "ipykernel", "ipython", "altair", "vl-convert-python",
-            "weasyprint", "pandas", "frictionless")
+            "typst", "pypandoc-binary", "pandas", "frictionless")
 CACHE_DIR = ".cache"
 
 
@@ -44,6 +44,7 @@ class BuildOptions:
     lock_wait: float = 60.0
     allow_partial: bool = False
     hold_lock: bool = True  # False when a caller (briefing batch) already holds the folder's lock
+    pdf_standard: str = "ua-1"  # or an archival PDF/A level: "a-2b", "a-3b" (with the data attached)
 
 
 @dataclass
@@ -149,7 +150,8 @@ class _Progress:
 
 def _preload_renderers() -> None:
     """Import the conversion stack while sections run (the driver is idle then)."""
-    import weasyprint  # noqa: F401
+    import pypandoc  # noqa: F401
+    import typst  # noqa: F401
 
     from . import assemble, convert, pdf  # noqa: F401
 
@@ -251,37 +253,46 @@ def claim_verdicts(build_params: params_mod.BuildParams) -> dict[str, str]:
 
 
 def render(sections: list[Section], executions: dict, build_params: params_mod.BuildParams,
-           staging: Path, change_note: dict, cache_root: Path, workers: int) -> None:
+           staging: Path, change_note: dict, pdf_standard: str = "ua-1") -> None:
     """Executed notebooks -> section pages, briefing.html and briefing.pdf in the staging folder."""
     import nbformat
 
-    from . import assemble, convert
-    from .pdf import write_pdf
+    from . import assemble, convert, pdf
 
     meta = assemble.Meta(build_params.as_of, build_params.edition, assemble.build_time(), change_note)
     sources = catalogue.sources()
-    pages = []
+    pages, printed = [], []
     for section in sections:
         run = executions[section.slug]
         if not run.ok:
             pages.append(assemble.SectionPage(section.slug, section.title, run.error, failed=True))
+            printed.append(pdf.PrintedSection(section.title, run.error, failed=True))
             continue
         executed = nbformat.read(staging / section.path.name, as_version=4)
         cleaned = convert.clean(executed, edition=build_params.edition)
         for message in cleaned.dropped:
             log.warning("section %s, %s", section.slug, message)
+        markdown, unprinted = pdf.section_markdown(cleaned.notebook)
+        for message in unprinted:
+            log.warning("section %s, %s", section.slug, message)
         page = assemble.SectionPage(section.slug, section.title, convert.fragment(cleaned.notebook, section.slug))
         (staging / f"{section.path.stem}.html").write_text(assemble.section_page(page, meta, sources),
                                                           encoding="utf-8")
         pages.append(page)
+        printed.append(pdf.PrintedSection(section.title, markdown))
     (staging / "briefing.html").write_text(assemble.briefing_page(pages, meta, sources), encoding="utf-8")
     start = time.perf_counter()
-    parts = [assemble.print_part("section", meta, sources, page=page) for page in pages]
-    parts.append(assemble.print_part("sources", meta, sources, pages=pages))
-    count = write_pdf(lambda numbers: assemble.print_part("front", meta, sources, pages=pages, toc_pages=numbers),
-                      parts, staging / "briefing.pdf", base_url=str(staging), cache=cache_root / "pdf",
-                      workers=workers, title=assemble.BRIEFING_TITLE, created=meta.built)
-    log.info("printed briefing.pdf (%d pages) in %.1f s", count, time.perf_counter() - start)
+    source = pdf.document(printed, meta, assemble.cited(pages, sources))
+    count = pdf.compile_pdf(source, staging / "briefing.pdf", sys_inputs=pdf.inputs(meta, assemble.BRIEFING_TITLE),
+                            built=meta.built, standard=pdf_standard,
+                            attachments=_data_attachments() if pdf_standard.startswith("a-3") else None)
+    log.info("printed briefing.pdf (%d pages, %s) in %.2f s", count, pdf_standard, time.perf_counter() - start)
+
+
+def _data_attachments() -> dict[str, bytes]:
+    """The tables behind the briefing, attached to a PDF/A-3 edition for records offices."""
+    data = project_dir() / "data"
+    return {p.name: p.read_bytes() for p in sorted(data.glob("*.csv"))}
 
 
 def write_manifest(staging: Path, **fields) -> None:
@@ -366,8 +377,7 @@ def _build_in(staging: Path, sections: list[Section], build_params: params_mod.B
     verdicts = claim_verdicts(build_params)
     previous = changes.load_previous(reports_dir, build_params.as_of.isoformat())
     change_note = changes.compare(previous, figures, events, verdicts)
-    render(sections, executions, build_params, staging, change_note, reports_dir / CACHE_DIR,
-           options.jobs or os.cpu_count() or 1)
+    render(sections, executions, build_params, staging, change_note, options.pdf_standard)
     seconds = time.perf_counter() - start
     write_manifest(staging, status=status, sections=_section_entries(sections, executions, decisions),
                    seconds=round(seconds, 2), figures=figures, events=events, verdicts=verdicts,

@@ -1,146 +1,147 @@
-"""briefing.pdf from parts: each section (and the sources list) is printed by WeasyPrint on its
-own, cached by its HTML, and printed side by side when several changed; the front matter (cover,
-contents with page numbers, changes) is printed last, once the parts' page counts are known; then
-the parts are joined with pypdf, page numbers are stamped on, and cross-part links are restored.
+"""briefing.pdf with Typst: one tagged document, laid out in one piece.
 
-Why parts: WeasyPrint lays out a whole document at once, and the briefing's forty-odd pages are
-the slowest step of a build. Parts let an edit to one section reprint that section only.
+Each section becomes Markdown in which the display blocks' Typst representations sit as raw Typst
+blocks; pandoc turns the whole briefing into Typst markup in one call, and the Typst compiler
+(the `typst` wheel, no system library) prints it behind our page set-up (templates/briefing.typ):
+cover, contents with page numbers, running head, "Page n of N", bookmarks, and the numbered sources.
+
+Why this route: Typst writes tagged PDF/UA-1 (headings, paragraphs, lists, tables with header
+cells, figures with alt text, links) and checks the standard as it compiles, and it lays out the
+whole briefing in well under a second, so the document is never split into parts and joined.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import hashlib
-import json
-import multiprocessing
-import os
+import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-PX_TO_PT = 0.75  # WeasyPrint measures in CSS pixels; PDF in points
+from .. import typst_markup as tm
+from ..catalogue import Source
+from ..paths import templates_dir
+from .assemble import BRIEFING_SUBTITLE
+
+STANDARDS = {"ua-1": ["ua-1"], "a-2b": ["a-2b"], "a-3b": ["a-3b"], "a-2a": ["a-2a"], "a-3a": ["a-3a"]}
+DEFAULT_STANDARD = "ua-1"
+AUTHOR = "Frenemies briefing project"
+_FENCE = "`" * 8
 
 
 @dataclass(frozen=True)
-class PrintedPart:
-    pdf: Path
-    pages: int
-    anchors: dict[str, int]  # anchor id -> page index within the part
-    links: list  # [page index, [x, y, width, height] in CSS px, target anchor]
-    height: float  # page height in CSS px
+class PrintedSection:
+    title: str
+    markdown: str  # Markdown cells as written, display blocks as raw Typst
+    failed: bool = False
 
 
-def _render(html: str, base_url: str, target: Path) -> dict:
-    """Print one part; return what joining needs to know about it."""
-    import weasyprint
-    from weasyprint.text.fonts import FontConfiguration
-
-    document = weasyprint.HTML(string=html, base_url=base_url).render(font_config=FontConfiguration())
-    anchors, links = {}, []
-    for index, page in enumerate(document.pages):
-        for name in page.anchors:
-            anchors.setdefault(name, index)
-        for kind, anchor, rect, _box in page.links:
-            if kind == "internal":
-                links.append([index, list(rect), anchor])
-    document.write_pdf(str(target), pdf_identifier=b"frenemies-briefing")
-    return {"pages": len(document.pages), "anchors": anchors, "links": links,
-            "height": document.pages[0].height if document.pages else 0}
+def section_markdown(notebook) -> tuple[str, list[str]]:
+    """A cleaned, executed section as Markdown with raw Typst blocks; and what had no print form."""
+    chunks, missing = [], []
+    for number, cell in enumerate(notebook.cells, start=1):
+        if cell.cell_type == "markdown":
+            chunks.append(cell.source)
+            continue
+        for output in cell.get("outputs", []):
+            typst = output.get("data", {}).get(tm.TYPST_MIME)
+            if typst:
+                chunks.append(f"{_FENCE}{{=typst}}\n{typst}\n{_FENCE}")
+            else:
+                missing.append(f"cell {number}: an HTML block without a print form is left out of the PDF")
+    return "\n\n".join(chunks), missing
 
 
-def _key(html: str) -> str:
-    import weasyprint
+def _markdown_to_typst(markdown: str) -> str:
+    import pypandoc
 
-    return hashlib.sha256((weasyprint.__version__ + html).encode()).hexdigest()
-
-
-def _render_cached(html: str, base_url: str, cache: Path) -> PrintedPart:
-    key = _key(html)
-    pdf, meta_file = cache / f"{key}.pdf", cache / f"{key}.json"
-    if not (pdf.is_file() and meta_file.is_file()):
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = cache / f".{key}.{os.getpid()}.pdf"
-        meta = _render(html, base_url, tmp)
-        meta_file.write_text(json.dumps(meta), encoding="utf-8")
-        os.replace(tmp, pdf)
-    meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    return PrintedPart(pdf, meta["pages"], meta["anchors"], meta["links"], meta["height"])
+    return pypandoc.convert_text(markdown, "typst", format="commonmark_x-smart",
+                                 extra_args=["--wrap=preserve"])
 
 
-def print_parts(parts: list[str], base_url: str, cache: Path, workers: int) -> list[PrintedPart]:
-    """Print parts (reusing cached ones), several at a time when more than one must be printed."""
-    missing = [html for html in parts if not (cache / f"{_key(html)}.json").is_file()]
-    if workers > 1 and len(missing) > 1:
-        # Largest first, so the longest part does not start last.
-        missing.sort(key=len, reverse=True)
-        context = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=min(workers, len(missing)), mp_context=context) as pool:
-            list(pool.map(_render_cached, missing, [base_url] * len(missing), [cache] * len(missing)))
-    return [_render_cached(html, base_url, cache) for html in parts]
+def _cover(meta) -> str:
+    rows = [("As of", meta.as_of_text), ("Edition", meta.edition), ("Built", meta.built_text)]
+    grid = ", ".join(f"[{tm.text(k)}], [{tm.text(v)}]" for k, v in rows)
+    return f"""#page(header: none, footer: none)[
+  #v(1fr)
+  #block(stroke: (left: 6pt + accent), inset: (left: 14mm, y: 4mm))[
+    #text(weight: "bold", fill: accent, tracking: 0.12em)[BRIEFING]
+    #v(4mm)
+    #title()
+    #text(size: 14pt, fill: muted-ink)[{tm.text(BRIEFING_SUBTITLE)}]
+    #v(10mm)
+    #grid(columns: (30mm, auto), row-gutter: 3mm, {grid})
+  ]
+  #v(1fr)
+]
+#show title: set text(size: 28pt)
+"""
 
 
-def _stamp_page_numbers(writer, total: int, base_url: str, cache: Path) -> None:
-    """Overlay "Page n of N" on every page but the cover."""
+def _changes(meta) -> str:
+    changes = meta.changes or {}
+    if not changes.get("previous"):
+        return ""
+    items = changes.get("items") or []
+    head = f"= Changes since {tm.text(meta.previous_as_of_text)}\n"
+    if not items:
+        return head + tm.text(f"No key figure, event or claim verdict differs from the edition of "
+                              f"{meta.previous_as_of_text}.") + "\n"
+    return head + "\n".join(f"- {tm.text(item)}" for item in items) + "\n"
+
+
+def _sources(sources: list[Source]) -> str:
+    entries = "\n".join(
+        f"#enum.item({s.number})[{tm.text(s.publisher)}, “{tm.text(s.title)}”, {tm.text(s.published)}. "
+        f"{tm.url_link(s.url)}] <source-{s.number}>" for s in sources)
+    return f"= Sources\n#set enum(numbering: \"1.\", body-indent: 0.6em)\n#text(size: 8.5pt)[\n{entries}\n]\n"
+
+
+def _section(section: PrintedSection) -> str:
+    if section.failed:
+        return (f"# {section.title}\n\n{_FENCE}{{=typst}}\n#failed-section[{tm.text(section.markdown)}]\n"
+                f"{_FENCE}")
+    return section.markdown
+
+
+def document(sections: list[PrintedSection], meta, sources: list[Source]) -> str:
+    """The whole briefing as one Typst document."""
+    body = _markdown_to_typst("\n\n".join(_section(s) for s in sections))
+    body = re.sub(r"^#horizontalrule$", "#line(length: 100%, stroke: 0.5pt + rule)", body, flags=re.M)
+    return "\n".join([
+        (templates_dir() / "briefing.typ").read_text(encoding="utf-8"),
+        _cover(meta),
+        "#outline(title: [Table of Contents], depth: 2)",
+        _changes(meta),
+        "#pagebreak()",
+        body,
+        _sources(sources),
+    ])
+
+
+def inputs(meta, title: str) -> dict[str, str]:
+    """What the page set-up reads from sys.inputs."""
+    return {"title": title, "author": AUTHOR,
+            "running-head": f"{title} · as of {meta.as_of_text} · {meta.edition} edition"}
+
+
+def compile_pdf(source: str, target: Path, *, sys_inputs: dict[str, str], built: dt.datetime,
+                standard: str = DEFAULT_STANDARD, attachments: dict[str, bytes] | None = None) -> int:
+    """Print the document to ``target``; return its number of pages. Typst checks the standard
+    (for PDF/UA-1: alt text on every image, tagged structure) and refuses a document that fails it."""
+    import typst
     from pypdf import PdfReader
 
-    from ..theme import FONT_STACK, font_face_css
+    from ..theme import font_files
 
-    pages = '<div class="p"></div>' * total
-    html = (f"<html><head><style>{font_face_css()}"
-            "@page { size: A4; margin: 22mm 18mm 20mm 18mm; @bottom-right { content: 'Page ' counter(page) "
-            f"' of ' counter(pages); font-family: {FONT_STACK}; font-size: 8pt; color: #5f5f5f; }} }}"
-            "@page :first { @bottom-right { content: none; } }"
-            ".p { break-after: page; } .p:last-child { break-after: auto; }"
-            f"</style></head><body>{pages}</body></html>")
-    overlay = _render_cached(html, base_url, cache)
-    for page, numbers in zip(writer.pages, PdfReader(overlay.pdf).pages):
-        page.merge_page(numbers)
-
-
-def _link(writer, part_start: int, part: PrintedPart, targets: dict[str, int]) -> None:
-    """Clickable internal links (contents, citations) that point into another part."""
-    from pypdf.annotations import Link
-
-    for page_index, (x, y, width, height), anchor in part.links:
-        if anchor not in targets:
-            continue
-        top = (part.height - y) * PX_TO_PT
-        rect = (x * PX_TO_PT, top - height * PX_TO_PT, (x + width) * PX_TO_PT, top)
-        writer.add_annotation(part_start + page_index, Link(rect=rect, target_page_index=targets[anchor]))
-
-
-def write_pdf(front_html, part_htmls: list[str], target: Path, *, base_url: str, cache: Path,
-              workers: int = 2, title: str = "", created=None) -> int:
-    """Join printed parts behind a front matter whose contents carry their page numbers.
-
-    ``front_html(toc_pages)`` renders the front matter for a mapping anchor -> page number.
-    Returns the number of pages."""
-    from pypdf import PdfReader, PdfWriter
-
-    parts = print_parts(part_htmls, base_url, cache, workers)
-    front_pages, numbers = None, {}
-    for _ in range(3):  # the contents' length does not depend on its numbers: settles at once
-        front = _render_cached(front_html(numbers), base_url, cache)
-        if front.pages == front_pages:
-            break
-        front_pages, start, targets = front.pages, front.pages, {}
-        for part in parts:
-            for anchor, index in part.anchors.items():
-                targets.setdefault(anchor, start + index)
-            start += part.pages
-        numbers = {anchor: index + 1 for anchor, index in targets.items()}
-    writer = PdfWriter()
-    offsets = []
-    for part in (front, *parts):
-        offsets.append(len(writer.pages))
-        writer.append(PdfReader(part.pdf))
-    _stamp_page_numbers(writer, len(writer.pages), base_url, cache)
-    targets = {anchor: page - 1 for anchor, page in numbers.items()}
-    for offset, part in zip(offsets, (front, *parts)):
-        _link(writer, offset, part, targets)
-    metadata = {"/Title": title, "/Creator": "report_helpers (WeasyPrint, pypdf)"}
-    if created is not None:
-        metadata["/CreationDate"] = created.strftime("D:%Y%m%d%H%M%SZ")
-    writer.add_metadata(metadata)
-    with open(target, "wb") as handle:
-        writer.write(handle)
-    return len(writer.pages)
+    if standard not in STANDARDS:
+        raise ValueError(f"unknown PDF standard {standard!r}; choose one of {', '.join(STANDARDS)}")
+    fonts = sorted({str(p.parent) for p in font_files().values()})
+    if attachments:
+        source += "\n" + "\n".join(
+            f'#pdf.attach({tm.string(name)}, bytes({tm.string(data.decode("utf-8"))}), '
+            f'mime-type: "text/csv", relationship: "data", description: {tm.string("Table " + name)})'
+            for name, data in attachments.items())
+    pdf = typst.compile(source.encode("utf-8"), format="pdf", font_paths=fonts, ignore_system_fonts=True,
+                        sys_inputs=sys_inputs, pdf_standards=STANDARDS[standard], timestamp=built)
+    target.write_bytes(pdf)
+    return len(PdfReader(target).pages)
