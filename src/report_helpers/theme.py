@@ -16,17 +16,27 @@ FONT = "Lato"
 FONT_STACK = f"{FONT}, 'DejaVu Sans', sans-serif"
 WIDTH, HEIGHT = 540, 240
 
-# Colours by series name, so Russia is the same colour in every chart of the briefing.
+# Colours by series name, so Russia is the same colour in every chart of the briefing. Every mark
+# colour has a contrast of at least 3:1 against the white background (WCAG 2.1, 1.4.11); series that
+# share a chart also differ in dashes, fills or labels (charts.py), never by colour alone.
 SERIES_COLOURS = {
-    "Armenia": "#e08214", "good": "#4d9221", "bad": "#b2182b",
+    "Armenia": "#b35806", "good": "#4d9221", "bad": "#b2182b",
     "Russia": "#b2182b", "Russian Federation": "#b2182b",
     "EU27": "#2166ac", "EU": "#2166ac",
-    "China": "#e08214", "Iran": "#5aae61", "Georgia": "#8073ac", "UAE": "#35978f",
-    "Hong Kong": "#80cdc1", "USA": "#4393c3", "US": "#4393c3", "France": "#92c5de",
-    "Azerbaijan": "#1b7837", "Turkey": "#d6604d", "Areas, nes": "#bababa", "Other": "#bababa",
+    "China": "#8c510a", "Iran": "#4d9221", "Georgia": "#8073ac", "UAE": "#35978f",
+    "Hong Kong": "#01665e", "USA": "#01665e", "US": "#01665e", "United States": "#01665e",
+    "France": "#762a83", "Azerbaijan": "#1b7837", "Turkey": "#d6604d", "Areas, nes": "#767676",
+    "Other": "#767676",
 }
-PALETTE = ["#b2182b", "#2166ac", "#e08214", "#5aae61", "#8073ac", "#35978f", "#d6604d", "#878787"]
-INK, MUTED, GRID = "#222222", "#5f5f5f", "#e4e4e4"
+# Colours for other series, in order; red is left out, so that red always means Russia.
+PALETTE = ["#2166ac", "#b35806", "#762a83", "#35978f", "#4d9221", "#d6604d", "#8c510a", "#767676"]
+# Dash patterns for line series (the first is solid): lines differ by more than colour.
+DASHES = [[1, 0], [7, 3], [2, 2], [10, 3, 2, 3], [4, 4], [12, 2, 2, 2, 2, 2]]
+# Fills of side-by-side bar groups, as the share of the group's colour mixed with white: solid, pale
+# and hollow; every bar is outlined in its colour.
+GROUP_FILLS = [1.0, 0.2, 0.0]
+INK, MUTED, GRID = "#222222", "#5f5f5f", "#e4e4e4"  # text 15.9:1 and 6.4:1; grid lines are decoration
+AXIS = "#767676"  # axis lines and ticks: 4.5:1
 
 
 def font_files() -> dict[str, Path]:
@@ -64,7 +74,7 @@ def font_face_css() -> str:
 def theme_config() -> dict:
     axis = {"labelFont": FONT, "titleFont": FONT, "labelFontSize": 11, "titleFontSize": 11,
             "labelColor": MUTED, "titleColor": MUTED, "titleFontWeight": "normal",
-            "gridColor": GRID, "domainColor": "#999999", "tickColor": "#999999"}
+            "gridColor": GRID, "domainColor": AXIS, "tickColor": AXIS}
     return {
         "config": {
             "font": FONT,
