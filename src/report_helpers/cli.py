@@ -75,6 +75,9 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--allow-partial", action="store_true",
                        help="publish the briefing even if sections fail, with a placeholder for each "
                             "(exit code still 1; latest does not move)")
+    build.add_argument("--pdf-standard", choices=("ua-1", "a-2b", "a-2a", "a-3b", "a-3a"), default="ua-1",
+                       help="ua-1: tagged, accessible PDF/UA-1 (default); a-2b, a-2a, a-3b, a-3a: also PDF/A "
+                            "for records offices (a-3*: the data tables ride along as attachments)")
     build.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS",
                        help="how long to wait for another build to finish (default: 60)")
     build.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
@@ -133,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                            explain=args.explain, engine=args.engine,
                            jobs=args.jobs, cell_timeout=args.cell_timeout,
                            section_timeout=args.section_timeout, lock_wait=args.lock_wait,
-                           allow_partial=args.allow_partial))
+                           allow_partial=args.allow_partial, pdf_standard=args.pdf_standard))
     except BriefingError as exc:
         log.error("%s", exc)
         return exc.exit_code

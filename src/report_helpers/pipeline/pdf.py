@@ -22,7 +22,9 @@ from ..catalogue import Source
 from ..paths import templates_dir
 from .assemble import BRIEFING_SUBTITLE
 
-STANDARDS = {"ua-1": ["ua-1"], "a-2b": ["a-2b"], "a-3b": ["a-3b"], "a-2a": ["a-2a"], "a-3a": ["a-3a"]}
+# Every choice keeps PDF/UA-1; the archival ones add a PDF/A level (Typst checks both as it compiles).
+STANDARDS = {"ua-1": ["ua-1"], "a-2b": ["a-2b", "ua-1"], "a-2a": ["a-2a", "ua-1"], "a-3b": ["a-3b", "ua-1"],
+             "a-3a": ["a-3a", "ua-1"]}
 DEFAULT_STANDARD = "ua-1"
 AUTHOR = "Frenemies briefing project"
 _FENCE = "`" * 8
@@ -91,8 +93,9 @@ def _changes(meta) -> str:
 
 def _sources(sources: list[Source]) -> str:
     entries = "\n".join(
-        f"#enum.item({s.number})[{tm.text(s.publisher)}, “{tm.text(s.title)}”, {tm.text(s.published)}. "
-        f"{tm.url_link(s.url)}] <source-{s.number}>" for s in sources)
+        f"#enum.item({s.number})[#metadata(none)<source-{s.number}>{tm.text(s.publisher)}, “{tm.text(s.title)}”, "
+        f"{tm.text(s.published)}. \\\n{tm.url_link(s.url)}]" for s in sources)
+    # The anchor marks the entry itself; the address starts a line, so its link area holds it alone.
     return f"= Sources\n#set enum(numbering: \"1.\", body-indent: 0.6em)\n#text(size: 8.5pt)[\n{entries}\n]\n"
 
 
