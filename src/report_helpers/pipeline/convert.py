@@ -56,13 +56,30 @@ def clean(nb: nbformat.NotebookNode, *, edition: str) -> Cleaned:
     return Cleaned(nb, dropped)
 
 
-_exporter: HTMLExporter | None = None
+class FragmentExporter(HTMLExporter):
+    """nbconvert's HTML exporter without its closing BeautifulSoup pass. That pass gives <img>
+    elements a stock alt text and notebook cells a tabindex; a fragment has neither (charts are
+    inline SVG with their own alt text), and re-parsing the SVG charts cost about a second a section."""
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        from nbconvert.exporters.templateexporter import TemplateExporter
+        from nbconvert.filters.highlight import Highlight2HTML
+        from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+        resources = self._init_resources(resources)
+        self.register_filter("highlight_code", self.filters.get("highlight_code", Highlight2HTML(parent=self)))
+        self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+            notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+        return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
 
 
-def exporter() -> HTMLExporter:
+_exporter: FragmentExporter | None = None
+
+
+def exporter() -> FragmentExporter:
     global _exporter
     if _exporter is None:
-        _exporter = HTMLExporter(
+        _exporter = FragmentExporter(
             template_name="briefing_fragment",
             extra_template_basedirs=[str(templates_dir() / "nbconvert")],
             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
