@@ -19,7 +19,9 @@ EXIT_CODES = """exit codes:
      edition is published with placeholders, but latest does not move)
   2  bad usage, parameter, notebook or data, found before any kernel starts
   3  another build holds the lock of the reports folder
-  4  the reports folder could not be written (disk full, I/O error); nothing was published"""
+  4  the reports folder could not be written (disk full, I/O error); nothing was published
+  5  mail could not be delivered to everyone (server unreachable, login refused, a recipient
+     refused, a temporary failure); who was served is in the delivery ledger"""
 
 
 def _parameter_help() -> str:
@@ -81,6 +83,9 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS",
                        help="how long to wait for another build to finish (default: 60)")
     build.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    build.add_argument("--send", action="append", default=[], metavar="LIST",
+                       help="after a successful publish, email the edition to this distribution list "
+                            "(repeatable; see briefing send)")
 
     batch = commands.add_parser(
         "batch", help="build many editions, e.g. one per month-end over a range of as-of dates",
@@ -103,6 +108,26 @@ def parser() -> argparse.ArgumentParser:
     batch.add_argument("--engine", choices=("warm", "kernel"), default="warm")
     batch.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS")
     batch.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    send = commands.add_parser(
+        "send", help="email an edition to distribution lists, once per recipient",
+        description="Email the latest complete edition (or --edition-id) to every address of each list "
+                    "in the distribution file. A ledger in the reports folder records who received what, "
+                    "so a recipient never gets the same edition twice. SMTP settings come from "
+                    "BRIEFING_SMTP_HOST, BRIEFING_SMTP_PORT, BRIEFING_SMTP_SECURITY (none|starttls|ssl, "
+                    "default starttls), BRIEFING_SMTP_USER, BRIEFING_SMTP_PASSWORD and BRIEFING_MAIL_FROM.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    send.add_argument("--list", dest="lists", action="append", required=True, metavar="NAME",
+                      help="a list of the distribution file (repeatable)")
+    send.add_argument("--config", type=Path, metavar="FILE",
+                      help="the distribution file (default: distribution.toml at the project root)")
+    send.add_argument("--reports-dir", type=Path, default=Path("reports"), metavar="DIR")
+    send.add_argument("--edition-id", metavar="ID", help="send this edition instead of the latest complete one")
+    send.add_argument("--only-if-changed", action="store_true",
+                      help="skip a recipient whose last edition had the same key figures, events and verdicts")
+    send.add_argument("--dry-run", action="store_true",
+                      help="check everything and say what would be sent; connect to nothing, send nothing")
+    send.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS")
+    send.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     return top
 
 
@@ -126,13 +151,16 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "batch":
         return _batch(args)
+    if args.command == "send":
+        return _send(args)
     try:
         given = parse_assignments(args.param)
         if args.as_of is not None:
             given["as_of"] = args.as_of
         if args.edition is not None:
             given["edition"] = args.edition
-        build(BuildOptions(given=given, reports_dir=args.reports_dir, force=args.force,
+        prepared = _prepare_send(args, given) if args.send else None  # exit 2 before building
+        result = build(BuildOptions(given=given, reports_dir=args.reports_dir, force=args.force,
                            explain=args.explain, engine=args.engine,
                            jobs=args.jobs, cell_timeout=args.cell_timeout,
                            section_timeout=args.section_timeout, lock_wait=args.lock_wait,
@@ -149,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     latest = args.reports_dir / "latest"
     if not args.quiet:
         print(f"{latest / 'briefing.pdf'}\n{latest / 'briefing.html'}")
+    if args.send:
+        return _send(args, edition_id=result.edition_id, prepared=prepared)
     return 0
 
 
@@ -179,3 +209,36 @@ def _batch(args) -> int:
     if codes == {0}:
         return 0
     return 2 if codes == {2} else 1
+
+
+def _send_options(args, edition_id: str | None = None):
+    from .delivery.send import SendOptions
+
+    if args.command == "build":
+        return SendOptions(lists=args.send, reports_dir=args.reports_dir, edition_id=edition_id)
+    return SendOptions(lists=args.lists, config=args.config, reports_dir=args.reports_dir,
+                       edition_id=args.edition_id, only_if_changed=args.only_if_changed,
+                       dry_run=args.dry_run, lock_wait=args.lock_wait)
+
+
+def _prepare_send(args, given: dict):
+    """`build --send`: the lists and SMTP settings are checked before the build starts."""
+    from .delivery.send import prepare
+
+    return prepare(_send_options(args), kind=given.get("edition", "full"))
+
+
+def _send(args, edition_id: str | None = None, prepared=None) -> int:
+    """`briefing send`, or the send step of `briefing build --send` (after a successful publish)."""
+    from .delivery.send import send
+
+    log = logging.getLogger("briefing")
+    try:
+        send(_send_options(args, edition_id), prepared=prepared)
+    except BriefingError as exc:
+        log.error("%s", exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        log.error("interrupted; the delivery ledger records who was served")
+        return 130
+    return 0

@@ -53,3 +53,9 @@ class OutputError(BriefingError):
     """The reports folder could not be written (disk full, I/O error); nothing was published."""
 
     exit_code = 4
+
+
+class DeliveryError(BriefingError):
+    """Mail could not be delivered (server unreachable, login refused, a recipient refused)."""
+
+    exit_code = 5

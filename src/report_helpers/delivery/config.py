@@ -224,10 +224,15 @@ def smtp_settings(env: dict[str, str] | None = None) -> SmtpSettings:
     if not mail_from:
         raise ConfigError("BRIEFING_MAIL_FROM is not set: the sender, e.g. 'Frenemies briefing "
                           "<briefing@example.org>'")
-    name, address = parseaddr(mail_from)
-    check_address(address or mail_from, "BRIEFING_MAIL_FROM")
-    if "\n" in mail_from or "\r" in mail_from:
-        raise ConfigError("BRIEFING_MAIL_FROM: must be one line")
+    _, address = parseaddr(mail_from)
+    try:
+        check_address(address, "BRIEFING_MAIL_FROM")
+    except ConfigError:
+        raise ConfigError(f"BRIEFING_MAIL_FROM: {mail_from!r} is not a valid sender (an address, or "
+                          "'Name <address>')") from None
+    if "\n" in mail_from or "\r" in mail_from or ("<" in mail_from) != mail_from.rstrip().endswith(">"):
+        raise ConfigError(f"BRIEFING_MAIL_FROM: {mail_from!r} is not a valid sender (an address, or "
+                          "'Name <address>')")
     return SmtpSettings(host, port, security, user, password, mail_from, address)
 
 

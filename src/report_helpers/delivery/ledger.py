@@ -45,8 +45,9 @@ class Ledger:
         return next((e for e in self.entries(list_name, recipient) if e.get("edition_id") == edition_id), None)
 
     def last_sent(self, list_name: str, recipient: str) -> dict | None:
+        """The edition this recipient received last (entries are kept in the order they were recorded)."""
         sent = [e for e in self.entries(list_name, recipient) if e.get("outcome") == SENT]
-        return max(sent, key=lambda e: e.get("time", ""), default=None)
+        return sent[-1] if sent else None
 
     def record(self, list_name: str, recipient: str, entry: dict) -> None:
         """Add or replace this edition's entry for the recipient, then write the ledger to disk."""

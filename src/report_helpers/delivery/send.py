@@ -175,10 +175,11 @@ def _plan(prepared: Prepared, options: SendOptions, reports_dir: Path, ledger: L
     return jobs
 
 
-def send(options: SendOptions, *, prepared: Prepared | None = None, out: TextIO = sys.stdout) -> Report:
+def send(options: SendOptions, *, prepared: Prepared | None = None, out: TextIO | None = None) -> Report:
     """Deliver; DeliveryError (exit 5) if anyone could not be served, after serving the rest."""
     from ..pipeline.publish import prepare_reports_dir
 
+    out = out or sys.stdout
     prepared = prepared or prepare(options)
     settings = prepared.settings
     if not options.reports_dir.expanduser().is_dir():
@@ -230,10 +231,10 @@ def _deliver(jobs: list[_Job], settings: config_mod.SmtpSettings, ledger: Ledger
     try:
         smtp = connect(settings)
     except DeliveryError as exc:
-        report.not_attempted.extend(f"{j.mailing.name}: {j.recipient}" for j in jobs)
         for job in jobs:
             _record(ledger, job, FAILED, str(exc))
-        raise
+        waiting = ", ".join(f"{j.mailing.name}: {j.recipient}" for j in jobs)
+        raise DeliveryError(f"{exc} (not attempted: {waiting}); the next run sends to them") from None
     try:
         for index, job in enumerate(jobs):
             who = f"{job.mailing.name}: {job.recipient}"
