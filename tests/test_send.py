@@ -469,3 +469,10 @@ def test_build_send_delivers_only_after_a_successful_build(editions, reports, sm
             assert "ministers: a@example.org: sent 2025-06-30_full" in run.stdout
         finally:
             config.unlink(missing_ok=True)
+
+
+def test_example_distribution_file_is_valid():
+    from report_helpers.delivery.config import load_distribution
+
+    example = load_distribution(Path(__file__).resolve().parents[1] / "distribution.example.toml")
+    assert set(example.lists) == {"ministers", "desk"} and example.lists["desk"].edition == "brief"

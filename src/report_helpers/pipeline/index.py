@@ -28,4 +28,6 @@ def write_index(reports_dir: Path) -> Path:
     tmp = reports_dir / f".index-{os.getpid()}.html"
     tmp.write_text(render_index(editions(reports_dir)), encoding="utf-8")
     os.replace(tmp, target)
+    from .feed import write_feed  # reports/feed.xml: the Atom feed of editions, rewritten with the index
+    write_feed(reports_dir)
     return target
