@@ -11,13 +11,12 @@ import datetime as dt
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from conftest import run_build
 from report_helpers import fmt
 from report_helpers.results import Figure
 
@@ -31,23 +30,20 @@ NEVER_SHOWN = ["Traceback", "papermill", "injected-parameters", "import report_h
                "rh.present", "DataFrame", "dtype:", "UserWarning", "FutureWarning", "[IPKernelApp]"]
 
 
-def build(reports: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "report_helpers", "build", "--reports-dir", str(reports),
-                           *args], capture_output=True, text=True, timeout=900)
+build = run_build
 
 
 @pytest.fixture(scope="session")
-def reports(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("reports")
+def reports(built_reports) -> Path:
+    """Today's full edition, then two editions as of 30 June 2024, in the session's shared folder."""
     for args in ((), ("--as-of", "2024-06-30"), ("--as-of", "2024-06-30", "--edition", "brief")):
-        result = build(folder, *args)
-        assert result.returncode == 0, result.stderr
+        folder = built_reports(*args)
     return folder
 
 
 @pytest.fixture(scope="session")
-def full(reports) -> Path:
-    return reports / f"{TODAY}_full"
+def full(reports, full_edition) -> Path:
+    return full_edition
 
 
 def pdf_pages(path: Path) -> list[str]:
@@ -67,7 +63,8 @@ def figures(edition: Path) -> dict[str, Figure]:
 
 
 def test_edition_layout_and_latest(reports, full):
-    assert (reports / "latest").resolve() == (reports / "2024-06-30_brief").resolve()  # the last build
+    # latest names the newest complete full edition, not the one built last (an earlier date, a brief)
+    assert (reports / "latest").resolve() == full.resolve()
     for slug in ("00_key_points", "10_why_frenemies", "20_what_putin_wants", "30_what_pashinyan_wants",
                  "40_what_pashinyan_is_doing", "50_what_about_you"):
         assert (full / f"{slug}.ipynb").is_file() and (full / f"{slug}.html").is_file()
@@ -84,11 +81,11 @@ def test_pdf_has_cover_toc_sections_and_sources(full):
     assert fmt.date(dt.date.today()) in cover and "full" in cover and "Built" in cover
     assert "Table of Contents" in toc
     for title in TITLES:
-        match = re.search(re.escape(title) + r" \.+ ?(\d+)", toc)
+        match = re.search(re.escape(title) + r"[ .]+(\d+)", toc)
         assert match, f"no TOC entry with a page number for {title!r}"
         page = int(match.group(1))
         assert title in pages[page - 1], f"TOC says {title!r} is on page {page}"
-    assert re.search(r"Sources \.+ ?\d+", toc)
+    assert re.search(r"Sources[ .]+\d+", toc)
     assert re.search(r"Page 3 of %d" % len(pages), pages[2])
     assert "Sources" in pages[-1] and "https://" in pages[-1]
     assert re.search(r"\[\d+\] ", " ".join(pages))  # charts and tables cite numbered sources
@@ -253,3 +250,18 @@ def test_the_earliest_as_of_date_builds_with_what_little_was_known(tmp_path):
     text = " ".join(pdf_pages(tmp_path / "reports" / "latest" / "briefing.pdf"))
     assert "No figure for this was known by the as-of date." in text
     assert LATER_EVENT not in text
+
+
+def test_a_chart_without_a_title_fails_its_section_naming_notebook_and_cell(small_project, tmp_path):
+    path = small_project / "notebooks" / "20_what_putin_wants.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell(
+        'import altair as alt, pandas as pd\n'
+        'frame = pd.DataFrame({"x": [1, 2], "y": [3, 4], "source_id": ["t-afp-tavush-villages-returned-2024"] * 2})\n'
+        'rh.present.figure(alt.Chart(frame).mark_line().encode(x="x:Q", y="y:Q"), data=frame)'))
+    nbformat.write(nb, path)
+    result = build(tmp_path / "reports", "--force")
+    assert result.returncode == 1
+    # the number JupyterLab shows for the inserted cell (the 4th), not papermill's index
+    assert "20_what_putin_wants.ipynb, cell 4" in result.stderr, result.stderr
+    assert "ChartError: a chart needs a title" in result.stderr

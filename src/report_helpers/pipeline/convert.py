@@ -89,7 +89,7 @@ def exporter() -> FragmentExporter:
 
 
 _HEADING_ID = re.compile(r'<h([1-6]) id="([^"]+)"')
-_ANCHOR = re.compile(r'<a class="anchor-link" href="#[^"]*"></a>')
+_ANCHOR = re.compile(r'<a class="anchor-link" href="#[^"]*"\s*(?:/>|></a>)')  # nbconvert may write <a .../>
 
 
 def fragment(nb: nbformat.NotebookNode, slug: str) -> str:

@@ -10,6 +10,7 @@ reads has finished; if one fails, those that read it are not run, and the others
 from __future__ import annotations
 
 import ctypes
+import json
 import multiprocessing
 import os
 import signal
@@ -50,10 +51,23 @@ def _die_with_parent() -> None:
         pass
 
 
-def _cell_error(exc) -> str:
+def source_cell_number(executed_path: str, index: int) -> int:
+    """The number JupyterLab shows for a cell of the source notebook (1-based, the injected
+    parameters cell not counted), from its 0-based index in the executed notebook."""
+    try:
+        cells = json.loads(Path(executed_path).read_text(encoding="utf-8"))["cells"]
+        injected = next(i for i, c in enumerate(cells)
+                        if "injected-parameters" in c.get("metadata", {}).get("tags", []))
+    except (OSError, ValueError, KeyError, StopIteration):
+        return index + 1
+    return index if index > injected else index + 1
+
+
+def _cell_error(exc, job: Job) -> str:
     source = (exc.source or "").strip().splitlines()
     first = f" ({source[0][:80]})" if source else ""
-    return f"cell {exc.cell_index}{first}: {exc.ename}: {exc.evalue}"
+    number = source_cell_number(job.output, exc.cell_index)
+    return f"{Path(job.notebook).name}, cell {number}{first}: {exc.ename}: {exc.evalue}"
 
 
 def _run(job: Job, engine: str, cell_timeout: int) -> Execution:
@@ -71,7 +85,7 @@ def _run(job: Job, engine: str, cell_timeout: int) -> Execution:
             cwd=job.workdir, execution_timeout=cell_timeout,
         )
     except PapermillExecutionError as exc:
-        return Execution(job.slug, False, time.perf_counter() - start, _cell_error(exc))
+        return Execution(job.slug, False, time.perf_counter() - start, _cell_error(exc, job))
     except Exception as exc:  # kernel died, cell timeout, unreadable notebook: keep the message
         return Execution(job.slug, False, time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
     return Execution(job.slug, True, time.perf_counter() - start)

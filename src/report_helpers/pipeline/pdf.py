@@ -103,6 +103,8 @@ def _section(section: PrintedSection) -> str:
     if section.failed:
         return (f"# {section.title}\n\n{_FENCE}{{=typst}}\n#failed-section[{tm.text(section.markdown)}]\n"
                 f"{_FENCE}")
+    if not re.match(r"#(?!#)", section.markdown.lstrip()):  # e.g. a brief edition left its title cell out
+        return f"# {section.title}\n\n{section.markdown}"
     return section.markdown
 
 
