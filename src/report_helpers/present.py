@@ -263,7 +263,7 @@ def finding(template: str, *, missing: str = "", **values) -> None:
     text_html, text_typst, ids, _ = filled
     cite_html, cite_typst = _cite(ids) if ids else ("", "")
     _show(f'<p class="finding">{text_html}{f" ({cite_html})" if ids else ""}</p>',
-          text_typst + (f" ({cite_typst})" if ids else ""))
+          tm.paragraph(text_typst + (f" ({cite_typst})" if ids else "")))
 
 
 def as_of_line(ctx) -> None:

@@ -80,4 +80,5 @@ def note(label_text: str, paragraphs: Sequence[str]) -> str:
 
 
 def paragraph(body: str, *, muted: bool = False) -> str:
-    return f"#muted[{body}]" if muted else body
+    """A paragraph of its own: Markdown text after it starts a new paragraph."""
+    return f"#par(muted[{body}])" if muted else f"#par[{body}]"
