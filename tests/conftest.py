@@ -2,12 +2,50 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Debian's chromium, never a downloaded browser; no background requests.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+def run_build(reports: Path, *args: str) -> subprocess.CompletedProcess:
+    """`briefing build` in a child process, as a scheduler runs it."""
+    return subprocess.run([sys.executable, "-m", "report_helpers", "build", "--reports-dir", str(reports),
+                           *args], capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def built_reports(tmp_path_factory):
+    """A reports folder shared by the test session, and a function that builds an edition into it.
+
+    ``built_reports(*args)`` runs the real build with those arguments once per session (later
+    calls return at once) and returns the folder; editions built later reuse the section cache."""
+    folder = tmp_path_factory.mktemp("built-reports")
+    done: set[tuple[str, ...]] = set()
+
+    def build(*args: str) -> Path:
+        if args not in done:
+            result = run_build(folder, *args)
+            assert result.returncode == 0, result.stderr
+            done.add(args)
+        return folder
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def full_edition(built_reports) -> Path:
+    """Today's full edition, really built (once per session)."""
+    return built_reports() / f"{dt.date.today().isoformat()}_full"
 
 
 @pytest.fixture
