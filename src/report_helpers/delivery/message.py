@@ -40,7 +40,7 @@ The key points are at the front of the briefing.
 {% if link %}Read the briefing online: {{ link }}
 {% endif %}{% if attached %}The briefing is attached as a PDF ({{ filename }}).
 {% endif %}
---
+-- 
 You receive this as a member of the list "{{ list.name }}".
 To unsubscribe: {{ unsubscribe }}
 """
