@@ -7,6 +7,7 @@ fills, and stacked bars carry labels."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import altair as alt
 import pandas as pd
@@ -206,36 +207,36 @@ def stacked_counts(frame: pd.DataFrame, *, category: str, value: str, part: str,
                    subtitle: str = "") -> alt.Chart:
     """Horizontal stacked bars of counts per category (categories in the order of the rows). Each
     segment is labelled with its verdict's letter and its count when it is wide enough; the legend
-    names the letters."""
+    names the letters. The first layer is a plain sum per verdict, as the alt text reads it."""
     data = _confidence(frame)
     unknown = set(data[part].dropna()) - set(VERDICT_COLOURS)
     if unknown:
         raise ValueError(f"no colour or letter for the verdicts {sorted(unknown)}")
     rows = list(dict.fromkeys(data[category]))
-    order = list(VERDICT_COLOURS)
-    counts = data.groupby([category, part], sort=False)[value].sum().reset_index()
-    counts = counts[counts[value] > 0]
-    counts = counts.assign(row=counts[category].map(rows.index), rank=counts[part].map(order.index))
-    counts = counts.sort_values(["row", "rank"]).reset_index(drop=True)
-    counts["end"] = counts.groupby(category)[value].cumsum()
-    counts["start"] = counts["end"] - counts[value]
-    counts["key"] = counts[part].map(lambda v: f"{VERDICT_CODES[v]}: {v}")
-    counts["label"] = [f"{VERDICT_CODES[v]} {n:g}" for v, n in zip(counts[part], counts[value])]
-    counts["ink"] = counts[part].map(lambda v: _text_colour(VERDICT_COLOURS[v]))
-    # Label a segment only if its label fits (Lato 11px: about 6 px a character).
-    most = counts["end"].max() if len(counts) else 1
-    counts["fits"] = counts[value] * WIDTH / (most * 1.1) >= 6 * counts["label"].str.len() + 4
-    keys = [f"{VERDICT_CODES[v]}: {v}" for v in order if v in set(counts[part])]
-    base = alt.Chart(counts, title=alt.Title(title, subtitle=subtitle or alt.Undefined)).encode(
+    domain = [v for v in VERDICT_COLOURS if v in set(data[part])]
+    verdict = f"datum[{json.dumps(part)}]"
+    rank = " + ".join(f"({verdict} == {json.dumps(v)}) * {i}" for i, v in enumerate(VERDICT_COLOURS))
+    code = "".join(f"{verdict} == {json.dumps(v)} ? {json.dumps(c)} : " for v, c in VERDICT_CODES.items()) + "''"
+    base = alt.Chart(data, title=alt.Title(title, subtitle=subtitle or alt.Undefined)).encode(
         y=alt.Y(f"{category}:N", title=None, sort=rows),
     )
     bars = base.mark_bar(stroke="white", strokeWidth=1).encode(
-        x=alt.X("start:Q", title="claims"), x2="end:Q",
-        color=alt.Color("key:N", title=None,
-                        scale=alt.Scale(domain=keys, range=[VERDICT_COLOURS[k.split(": ", 1)[1]] for k in keys])),
-    )
-    labels = base.transform_filter(alt.datum.fits).transform_calculate(
-        mid="(datum.start + datum.end) / 2").mark_text(baseline="middle").encode(
-        x=alt.X("mid:Q"), text="label:N", color=alt.Color("ink:N", scale=None),
+        x=alt.X(f"sum({value}):Q", title="claims"),
+        color=alt.Color(f"{part}:N", title=None,
+                        scale=alt.Scale(domain=domain, range=[VERDICT_COLOURS[v] for v in domain]),
+                        legend=alt.Legend(labelExpr=f"({code.replace(verdict, 'datum.label')}) + ': ' + datum.label")),
+        order=alt.Order("verdict_rank:Q"),
+    ).transform_calculate(verdict_rank=rank)
+    # Labels at the middle of each segment, if they fit (Lato 11px: about 6 px a character).
+    most = float(data.groupby(category)[value].sum().max()) if len(data) else 1.0
+    per_unit = WIDTH / (max(most, 1.0) * 1.1)
+    dark_text = [v for v in domain if _text_colour(VERDICT_COLOURS[v]) == INK]
+    labels = base.transform_aggregate(n=f"sum({value})", groupby=[category, part]).transform_calculate(
+        verdict_rank=rank, label=f"({code}) + ' ' + datum.n",
+    ).transform_stack(stack="n", groupby=[category], sort=[alt.SortField("verdict_rank")], as_=["lo", "hi"],
+    ).transform_filter(f"datum.n > 0 && datum.n * {per_unit:.3f} >= 6 * length(datum.label) + 4",
+    ).transform_calculate(mid="(datum.lo + datum.hi) / 2").mark_text(baseline="middle").encode(
+        x=alt.X("mid:Q"), text="label:N",
+        color=alt.condition(alt.FieldOneOfPredicate(field=part, oneOf=dark_text), alt.value(INK), alt.value("#ffffff")),
     )
     return alt.layer(bars, labels).properties(height=max(80, 30 * len(rows)))
