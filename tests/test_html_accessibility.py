@@ -92,6 +92,7 @@ def vnu(paths: list[Path]) -> list[dict]:
     """Nu Html Checker messages (errors and warnings) for the given files, in one JVM."""
     result = subprocess.run([JAVA, "-jar", str(VNU), "--format", "json", "--exit-zero-always",
                              *map(str, paths)], capture_output=True, text=True, timeout=300)
+    assert result.stderr.lstrip().startswith("{"), f"vnu.jar did not run: {result.stderr[-2000:]}"
     return json.loads(result.stderr)["messages"]
 
 
