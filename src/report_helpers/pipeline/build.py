@@ -270,8 +270,8 @@ def render(sections: list[Section], executions: dict, build_params: params_mod.B
             continue
         executed = nbformat.read(staging / section.path.name, as_version=4)
         cleaned = convert.clean(executed, edition=build_params.edition)
-        for message in cleaned.dropped:
-            log.warning("section %s, %s", section.slug, message)
+        for message in cleaned.dropped:  # "NN_slug.ipynb, cell N: ...", as errors name cells
+            log.warning("%s, %s", section.path.name, message)
         markdown, unprinted = pdf.section_markdown(cleaned.notebook)
         for message in unprinted:
             log.warning("section %s, %s", section.slug, message)

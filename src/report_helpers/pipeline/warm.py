@@ -39,7 +39,7 @@ def _on_alarm(signum, frame):
     raise _CellTimeout("cell execution timed out")
 
 
-def _outputs(captured) -> list[dict]:
+def _outputs(captured, values: list[dict], count: int) -> list[dict]:
     import nbformat
 
     outputs = []
@@ -49,6 +49,9 @@ def _outputs(captured) -> list[dict]:
         outputs.append(nbformat.v4.new_output("stream", name="stderr", text=captured.stderr))
     for rich in captured.outputs:
         outputs.append(nbformat.v4.new_output("display_data", data=rich.data, metadata=rich.metadata or {}))
+    for value in values:  # a cell's last expression: an execute_result, as a kernel sends it
+        outputs.append(nbformat.v4.new_output("execute_result", data=value["data"],
+                                              metadata=value["metadata"] or {}, execution_count=count))
     return outputs
 
 
@@ -56,6 +59,7 @@ class WarmEngine(Engine):
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, execution_timeout=None, **kwargs):
         import nbformat
+        from IPython.core.displayhook import CapturingDisplayHook
         from IPython.core.interactiveshell import InteractiveShell
         from IPython.utils.capture import capture_output
 
@@ -73,13 +77,16 @@ class WarmEngine(Engine):
             count += 1
             if execution_timeout:
                 signal.alarm(int(execution_timeout))
+            values: list[dict] = []  # not printed as "Out[0]: ..." on stdout
+            shell.display_trap.hook = CapturingDisplayHook(shell=shell, outputs=values)
             try:
                 with capture_output() as captured:
                     result = shell.run_cell(cell.source, store_history=False)
             finally:
                 signal.alarm(0)
+                shell.display_trap.hook = shell.displayhook
             cell.execution_count = count
-            cell.outputs = _outputs(captured)
+            cell.outputs = _outputs(captured, values, count)
             error = result.error_before_exec or result.error_in_exec
             if error is not None:
                 cell.outputs.append(nbformat.v4.new_output(
