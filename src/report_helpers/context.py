@@ -50,7 +50,7 @@ class SectionContext:
         """The figures another section recorded for the same parameters."""
         path = self.results_path(section)
         if not os.environ.get(results.RESULTS_ENV) and _stale(path, section):
-            _run_section_for_results(section, self.params)
+            _run_section_for_results(section, self.params, path)
         if not path.is_file():
             raise FileNotFoundError(
                 f"no results of section '{section}' for {self.params}; the build runs it first"
@@ -69,18 +69,43 @@ def _stale(path: Path, section: str) -> bool:
     return path.stat().st_mtime < newest
 
 
-def _run_section_for_results(section: str, params: dict) -> None:
-    """Interactive use only: execute a section this one reads, so its results exist."""
+def _run_section_for_results(section: str, params: dict, results_path: Path) -> None:
+    """Interactive use only: execute a section this one reads, so its results exist. One line says
+    so; everything else that run prints (the other kernel's start-up warnings included) goes to
+    a log beside the results, reports/.interactive/<key>/logs/<section>.log, not into this notebook."""
+    import contextlib
+    import sys
     import tempfile
+    import warnings
 
     import papermill
 
     from .pipeline.sections import find_section
+    from .paths import project_dir
 
     target = find_section(section)
-    with tempfile.TemporaryDirectory() as tmp:
-        papermill.execute_notebook(str(target.path), str(Path(tmp) / target.path.name),
-                                   parameters=params, progress_bar=False, log_output=False)
+    try:
+        shown = results_path.relative_to(project_dir())
+    except ValueError:
+        shown = results_path
+    print(f"Running {target.path.name} for its results (missing or out of date): {shown}", flush=True)
+    log_path = results_path.parent.parent / "logs" / f"{section}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)  # the kernel papermill starts inherits these
+    try:
+        with open(log_path, "a", encoding="utf-8") as log_file:
+            os.dup2(log_file.fileno(), 1)
+            os.dup2(log_file.fileno(), 2)
+            with contextlib.redirect_stdout(log_file), contextlib.redirect_stderr(log_file), \
+                    warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:
+                warnings.simplefilter("default")  # to the log, once each
+                papermill.execute_notebook(str(target.path), str(Path(tmp) / target.path.name),
+                                           parameters=params, progress_bar=False, log_output=False)
+    finally:
+        for fd, copy in zip((1, 2), saved):
+            os.dup2(copy, fd)
+            os.close(copy)
 
 
 def setup(section: str, *, as_of: str = "today", edition: str = "full") -> SectionContext:
