@@ -54,5 +54,9 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/compare.py
 
+# Everything builds wrote in reports/ (editions, builds/, latest*, index.html, feed.xml, .cache/,
+# .failed/, .interactive/, leftovers), under the build lock; reports/README.md and .venv stay.
 clean:
-	rm -rf $(VENV) reports/*/ reports/latest
+	mkdir -p reports
+	$(if $(shell command -v flock),flock -w 60 reports/.build.lock) find reports -mindepth 1 -maxdepth 1 \
+	    ! -name README.md ! -name .build.lock -exec rm -rf {} +

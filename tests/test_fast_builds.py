@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -59,6 +60,7 @@ def test_cache_reuses_what_did_not_change(small_project, tmp_path):
     only = sorted(reads["why_frenemies"] - reads["what_putin_wants"])
     assert only, reads
     data_file = small_project / "data" / only[0]
+    original = data_file.read_bytes()
     with data_file.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     with data_file.open("w", newline="", encoding="utf-8") as handle:
@@ -66,6 +68,12 @@ def test_cache_reuses_what_did_not_change(small_project, tmp_path):
     after_data = explained(build(reports))
     assert after_data["why_frenemies"] == f"ran: data/{only[0]}, which it reads, changed"
     assert after_data["what_putin_wants"].startswith("reused")
+
+    # Undo the edit: the run of the earlier state is still in the cache, and nothing runs.
+    data_file.write_bytes(original)
+    undone = explained(build(reports))
+    assert all(reason.startswith("reused") for reason in undone.values()), undone
+    assert len(list((reports / ".cache" / "sections" / "why_frenemies").glob("*/*/entry.json"))) == 2
 
     forced = explained(build(reports, "--force"))
     assert set(forced.values()) == {"ran: --force"}
@@ -103,3 +111,56 @@ def test_same_inputs_and_source_date_epoch_give_identical_files(small_project, t
     build(two, "--jobs", "1", env=env)  # another schedule of the same work
     for name in ("briefing.html", "briefing.pdf", "10_why_frenemies.html", "20_what_putin_wants.html"):
         assert (one / "latest" / name).read_bytes() == (two / "latest" / name).read_bytes(), name
+
+
+def test_explain_says_nothing_ran_when_the_data_stop_the_build(small_project, tmp_path):
+    reports = tmp_path / "reports"
+    table = small_project / "data" / "remittances.csv"
+    lines = table.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[3] = lines[3].replace(",High,", ",Maybe,", 1)
+    table.write_text("".join(lines), encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "report_helpers", "build", "--as-of", AS_OF,
+                             "--reports-dir", str(reports), "--explain"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2 and "remittances.csv" in result.stderr, result.stderr
+    said = explained(result)
+    assert set(said) == {"why_frenemies", "what_putin_wants"}
+    assert set(said.values()) == {"not run: the data did not pass validation"}
+    assert not list(reports.glob("*/manifest.json"))
+
+
+def write_run(folder: Path, slug: str, reads: list[str]) -> tuple[Path, Path]:
+    """What a section's run leaves: its executed notebook, its results and the data it read."""
+    results = folder / "results"
+    results.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x = 1")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": "<p>" + "x" * 20000 + "</p>"})]
+    nb.cells = [cell]
+    nbformat.write(nb, folder / "executed.ipynb")
+    (results / f"{slug}.json").write_text(json.dumps({"figures": {}}))
+    (results / f"{slug}.reads.json").write_text(json.dumps(reads))
+    return folder / "executed.ipynb", results
+
+
+def test_section_cache_keeps_several_states_within_its_size_bound(tmp_path):
+    from report_helpers.pipeline.cache import SectionCache
+
+    executed, results = write_run(tmp_path / "run", "s", ["a.csv"])
+    cache = SectionCache(tmp_path / "cache", max_bytes=10**9)
+    for state in "123":
+        cache.store("s", "key", executed, results, {"a.csv": state}, {})
+        time.sleep(0.05)
+    assert all(cache.lookup("s", "key", {"a.csv": state}, {}).hit for state in "123")
+    size = max(size for _used, size, _entry in cache.entries())
+    # Room for three entries: a fourth drops the one used longest ago, which is 2 once 1 is read.
+    cache.max_bytes = 3 * size + size // 2
+    hit = cache.lookup("s", "key", {"a.csv": "1"}, {})
+    cache.restore("s", "key", hit.state, executed, tmp_path / "restored.ipynb", tmp_path / "run" / "results")
+    time.sleep(0.05)
+    cache.store("s", "key", executed, results, {"a.csv": "4"}, {})
+    kept = {state for state in "1234" if cache.lookup("s", "key", {"a.csv": state}, {}).hit}
+    assert kept == {"1", "3", "4"}
+    assert sum(size for _used, size, _entry in cache.entries()) <= cache.max_bytes
+    miss = cache.lookup("s", "key", {"a.csv": "5"}, {})
+    assert miss.reason == "ran: data/a.csv, which it reads, changed"
+

@@ -183,6 +183,8 @@ def test_html_in_data_and_quotes_in_parameters_are_shown_never_run(project_copy,
                             cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "PWNED").exists() and not (project_copy / "notebooks" / "PWNED").exists()
+    [variant] = reports.glob("????-??-??_full_*")  # a parameter variant: its own kind and pointer
+    assert not (reports / "latest").exists() and (reports / f"latest-{variant.name[11:]}").resolve() == variant.resolve()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as play:
@@ -192,7 +194,7 @@ def test_html_in_data_and_quotes_in_parameters_are_shown_never_run(project_copy,
         requests = []
         page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:"))
                    and not r.request.url.endswith("/x") else (requests.append(r.request.url), r.abort()))
-        page.goto((reports / "latest" / "briefing.html").as_uri())
+        page.goto((variant / "briefing.html").as_uri())
         title = page.title()
         body = page.inner_text("body")
         browser.close()

@@ -128,6 +128,21 @@ def parser() -> argparse.ArgumentParser:
                       help="check everything and say what would be sent; connect to nothing, send nothing")
     send.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS")
     send.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+
+    prune = commands.add_parser(
+        "prune", help="remove old editions and failed runs, never one a latest* pointer names",
+        description="Remove old editions and failed runs from the reports folder, then rewrite the "
+                    "index. An edition that latest or latest-<kind> names is always kept.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    how = prune.add_mutually_exclusive_group(required=True)
+    how.add_argument("--keep", type=int, metavar="N",
+                     help="keep the N newest editions of each kind (by as-of date) and the N newest failed runs")
+    how.add_argument("--older-than", type=float, metavar="DAYS",
+                     help="remove editions built, and failed runs that failed, more than DAYS days ago")
+    prune.add_argument("--reports-dir", type=Path, default=Path("reports"), metavar="DIR")
+    prune.add_argument("--dry-run", action="store_true", help="say what would be removed; remove nothing")
+    prune.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS")
+    prune.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     return top
 
 
@@ -151,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "batch":
         return _batch(args)
+    if args.command == "prune":
+        return _prune(args)
     if args.command == "send":
         return _send(args)
     try:
@@ -174,9 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:  # a bug, not bad input: say so, keep the traceback in the log
         log.exception("internal error; the previous edition stays published")
         return 1
-    latest = args.reports_dir / "latest"
+    edition = args.reports_dir / result.edition_id  # latest names it only if it is the newest of its kind
     if not args.quiet:
-        print(f"{latest / 'briefing.pdf'}\n{latest / 'briefing.html'}")
+        print(f"{edition / 'briefing.pdf'}\n{edition / 'briefing.html'}")
     if args.send:
         return _send(args, edition_id=result.edition_id, prepared=prepared)
     return 0
@@ -241,4 +258,24 @@ def _send(args, edition_id: str | None = None, prepared=None) -> int:
     except KeyboardInterrupt:
         log.error("interrupted; the delivery ledger records who was served")
         return 130
+    return 0
+
+
+def _prune(args) -> int:
+    from .pipeline import publish
+
+    log = logging.getLogger("briefing")
+    try:
+        reports_dir = publish.prepare_reports_dir(args.reports_dir)
+        with publish.build_lock(reports_dir, args.lock_wait):
+            publish.clear_leftovers(reports_dir)
+            removed = publish.prune(reports_dir, keep=args.keep, older_than_days=args.older_than,
+                                    dry_run=args.dry_run)
+    except BriefingError as exc:
+        log.error("%s", exc)
+        return exc.exit_code
+    verb = "would remove" if args.dry_run else "removed"
+    for line in removed:
+        log.info("%s %s", verb, line)
+    log.info("%s %d item(s) from %s", verb, len(removed), reports_dir)
     return 0

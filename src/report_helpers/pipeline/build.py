@@ -44,6 +44,9 @@ class BuildOptions:
     lock_wait: float = 60.0
     allow_partial: bool = False
     hold_lock: bool = True  # False when a caller (briefing batch) already holds the folder's lock
+    publish: bool = True  # False: leave the finished edition in its staging folder (a remote batch worker)
+    history: list | None = None  # editions to compare with, instead of the reports folder's (remote worker)
+    cache_dir: Path | None = None  # the caches' folder; default REPORTS_DIR/.cache
     pdf_standard: str = "ua-1"  # or an archival PDF/A level: "a-2b", "a-3b" (with the data attached)
 
 
@@ -104,12 +107,45 @@ def inputs_digest(hashes: dict[str, str], build_params: params_mod.BuildParams, 
                                      sort_keys=True).encode()).hexdigest()
 
 
-def _up_to_date(edition_dir: Path, digest: str) -> bool:
-    try:
-        data = json.loads((edition_dir / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+def _kind(sections: list[Section], build_params: params_mod.BuildParams) -> tuple[str, str]:
+    """(kind, pointer): the kind of a build with default parameters is the one `latest` follows."""
+    specs = params_mod.merge_specs({s.slug: s.parameters for s in sections})
+    kind = publish.kind_of(build_params.edition_id)
+    return kind, publish.pointer_for(kind, params_mod.parse_edition(specs["edition"].default))
+
+
+def _comparison(reports_dir: Path, build_params: params_mod.BuildParams, kind: str,
+                history: list | None) -> tuple[dict | None, dict | None]:
+    """(previous, same) for the changes note, from the given history or the reports folder."""
+    from . import changes
+
+    entries = history if history is not None else publish.listing(reports_dir)
+    return changes.basis(entries, edition_id=build_params.edition_id, kind=kind,
+                         as_of=build_params.as_of.isoformat())
+
+
+def _up_to_date(reports_dir: Path, build_params: params_mod.BuildParams, digest: str, kind: str,
+                history: list | None = None) -> bool:
+    """Published complete from these inputs, and its changes note still compares with the edition
+    it would compare with now (publishing an earlier date since then makes the note stale)."""
+    from . import changes
+
+    data = publish.read_manifest(reports_dir / build_params.edition_id)
+    if not data or data.get("inputs_digest") != digest or data.get("status") != "ok":
         return False
-    return data.get("inputs_digest") == digest and data.get("status") == "ok"
+    previous, _same = _comparison(reports_dir, build_params, kind, history)
+    return changes.recorded_basis_key(data) == changes.basis_key(previous)
+
+
+def plan(options: BuildOptions) -> tuple[str, str, bool]:
+    """(edition id, inputs digest, up to date?) of the build these options ask for, without building:
+    a batch client decides with it what to send to remote workers."""
+    sections, build_params = check_inputs(options)
+    reports_dir = publish.prepare_reports_dir(options.reports_dir)
+    digest = inputs_digest(input_hashes(sections), build_params, options.engine)
+    kind, _pointer = _kind(sections, build_params)
+    current = not options.force and _up_to_date(reports_dir, build_params, digest, kind)
+    return build_params.edition_id, digest, current
 
 
 def validate_data(hashes: dict[str, str], cache_root: Path) -> None:
@@ -161,9 +197,11 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
     """Reuse or run each section, wave by wave (a section after those it reads).
 
     The data are validated before the first section runs; when sections must run, their workers
-    are started first, so that their imports overlap the validation."""
+    are started first, so that their imports overlap the validation. Returns the executions and,
+    for each section, what happened to it and why (what --explain prints, once it is known)."""
     import threading
 
+    from ..errors import DataError
     from .cache import Decision, SectionCache, code_key, results_digest
     from .execute import Execution, Job, Pool
 
@@ -181,7 +219,7 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
                              options.engine) for s in sections}
     progress = _Progress(len(sections))
     done: dict[str, Execution] = {}
-    decisions: dict[str, Decision] = {}
+    planned: dict[str, Decision] = {}
     deps: dict[str, dict] = {}  # digests of the results each section reads, as it saw them
     workers = max(1, min(options.jobs or os.cpu_count() or 1, len(sections)))
     pool = None
@@ -190,21 +228,24 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
             to_run = []
             for s in wave:
                 deps[s.slug] = {d: results_digest(results_dir / f"{d}.json") for d in s.reads}
-                decision = cache.lookup(s.slug, keys[s.slug], data_hashes, deps[s.slug])
                 if options.force:
                     decision = Decision(s.slug, False, "ran: --force")
-                if decision.hit:
-                    if cache.restore(s.slug, keys[s.slug], s.path, staging / s.path.name, results_dir):
-                        decision = Decision(s.slug, True, decision.reason + "; markdown re-rendered")
-                    done[s.slug] = Execution(s.slug, True, 0.0)
-                    log.info("reused %-28s (cached)", s.slug)
                 else:
+                    decision = cache.lookup(s.slug, keys[s.slug], data_hashes, deps[s.slug])
+                if decision.hit:
+                    try:
+                        if cache.restore(s.slug, keys[s.slug], decision.state, s.path, staging / s.path.name,
+                                         results_dir):
+                            decision = Decision(s.slug, True, decision.reason + "; markdown re-rendered")
+                        done[s.slug] = Execution(s.slug, True, 0.0)
+                        log.info("reused %-28s (cached)", s.slug)
+                    except OSError:  # another build of a batch dropped the entry meanwhile
+                        decision = Decision(s.slug, False, "ran: its cached run was dropped while it was read")
+                if not decision.hit:
                     to_run.append(Job(s.slug, str(s.path), str(staging / s.path.name),
                                       build_params.for_section(s.parameters), s.reads,
                                       str(work_dir / s.slug), str(logs_dir / f"{s.slug}.stderr.log")))
-                decisions[s.slug] = decision
-                if options.explain:
-                    print(f"{s.slug}: {decision.reason}", flush=True)
+                planned[s.slug] = decision
             if to_run:
                 if pool is None:
                     pool = Pool(workers, project_dir=str(project_dir()),
@@ -219,11 +260,35 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
                                     deps[job.slug])
         if pool is None:
             validate_data(hashes, cache_root)
+    except DataError:
+        if options.explain:  # validation comes before any section runs: none did
+            for s in sections:
+                print(f"{s.slug}: not run: the data did not pass validation", flush=True)
+        raise
     finally:
         if pool is not None:
             pool.close()
         shutil.rmtree(work_dir, ignore_errors=True)
+    decisions = {s.slug: _outcome(planned.get(s.slug), done.get(s.slug), s.slug) for s in sections}
+    if options.explain:
+        for s in sections:
+            print(f"{s.slug}: {decisions[s.slug].reason}", flush=True)
     return done, decisions
+
+
+def _outcome(planned, execution, slug: str):
+    """What happened to a section: reused, ran (and maybe failed), or never ran, and why."""
+    from .cache import Decision
+
+    if planned is None or execution is None:
+        return Decision(slug, False, "not run: the build stopped before it")
+    if planned.hit:
+        return planned
+    if execution.ok:
+        return planned
+    if execution.error.startswith("not run"):
+        return Decision(slug, False, execution.error)
+    return Decision(slug, False, f"{planned.reason}; it failed: {execution.error}")
 
 
 def recorded_figures(staging: Path) -> dict[str, dict]:
@@ -298,7 +363,9 @@ def _data_attachments() -> dict[str, bytes]:
 def write_manifest(staging: Path, **fields) -> None:
     outputs = {p.name: _sha256(p) for p in sorted(staging.iterdir())
                if p.is_file() and p.suffix in (".html", ".pdf", ".ipynb")}
-    manifest = {**fields, "outputs": outputs, "packages": package_versions()}
+    files = {p.relative_to(staging).as_posix(): _sha256(p) for p in sorted(staging.rglob("*"))
+             if p.is_file() and p.name != "manifest.json"}  # every file: a reader can check them all
+    manifest = {**fields, "outputs": outputs, "files": files, "packages": package_versions()}
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
 
 
@@ -320,14 +387,15 @@ def build(options: BuildOptions) -> BuildResult:
     sections, build_params = check_inputs(options)
     reports_dir = publish.prepare_reports_dir(options.reports_dir)
     edition_id = build_params.edition_id
+    kind, pointer = _kind(sections, build_params)
     lock = publish.build_lock(reports_dir, options.lock_wait) if options.hold_lock else contextlib.nullcontext()
     with lock:
         if options.hold_lock:
             publish.clear_leftovers(reports_dir)
         hashes = input_hashes(sections)
         digest = inputs_digest(hashes, build_params, options.engine)
-        if not options.force and _up_to_date(reports_dir / edition_id, digest):
-            publish.point_latest(reports_dir, edition_id)
+        if (not options.force and options.publish
+                and _up_to_date(reports_dir, build_params, digest, kind, options.history)):
             log.info("edition %s is up to date; nothing to do (use --force to rebuild)", edition_id)
             if options.explain:
                 print(f"all sections: reused: edition {edition_id} is up to date", flush=True)
@@ -341,8 +409,14 @@ def build(options: BuildOptions) -> BuildResult:
         file_log = logging.FileHandler(staging / "build.log", encoding="utf-8")
         file_log.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(file_log)
+
+        def close_log() -> None:  # before the manifest lists build.log's digest
+            log.removeHandler(file_log)
+            file_log.close()
+
         try:
-            result = _build_in(staging, sections, build_params, options, reports_dir, hashes, digest, start)
+            result = _build_in(staging, sections, build_params, options, reports_dir, hashes, digest, start,
+                               kind=kind, pointer=pointer, close_log=close_log)
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise OutputError(f"could not write the edition in {reports_dir} ({exc.strerror or exc}); "
@@ -351,22 +425,24 @@ def build(options: BuildOptions) -> BuildResult:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         finally:
-            log.removeHandler(file_log)
-            file_log.close()
+            close_log()
     return result
 
 
 def _build_in(staging: Path, sections: list[Section], build_params: params_mod.BuildParams,
-              options: BuildOptions, reports_dir: Path, hashes: dict, digest: str, start: float) -> BuildResult:
-    from . import changes, index
+              options: BuildOptions, reports_dir: Path, hashes: dict, digest: str, start: float, *,
+              kind: str, pointer: str, close_log) -> BuildResult:
+    from . import changes
 
     edition_id = build_params.edition_id
-    executions, decisions = execute(sections, build_params, staging, options, hashes, reports_dir / CACHE_DIR)
+    executions, decisions = execute(sections, build_params, staging, options, hashes,
+                                    options.cache_dir or reports_dir / CACHE_DIR)
     failed = [s.slug for s in sections if not executions[s.slug].ok]
     status = "ok" if not failed else "partial"
-    fields = dict(edition_id=edition_id, parameters=build_params.as_dict(), engine=options.engine,
-                  inputs_digest=digest, inputs=hashes, built=_build_time().isoformat())
+    fields = dict(edition_id=edition_id, kind=kind, pointer=pointer, parameters=build_params.as_dict(),
+                  engine=options.engine, inputs_digest=digest, inputs=hashes, built=_build_time().isoformat())
     if failed and not options.allow_partial:
+        close_log()
         write_manifest(staging, status="failed", sections=_section_entries(sections, executions, decisions),
                        seconds=round(time.perf_counter() - start, 2), **fields)
         kept = publish.keep_failed(staging, reports_dir, edition_id)
@@ -375,21 +451,25 @@ def _build_in(staging: Path, sections: list[Section], build_params: params_mod.B
     figures = recorded_figures(staging)
     events = shown_events(build_params)
     verdicts = claim_verdicts(build_params)
-    previous = changes.load_previous(reports_dir, build_params.as_of.isoformat())
-    change_note = changes.compare(previous, figures, events, verdicts)
+    previous, same = _comparison(reports_dir, build_params, kind, options.history)
+    change_note = changes.compare(previous, figures, events, verdicts, same)
     render(sections, executions, build_params, staging, change_note, options.pdf_standard)
     seconds = time.perf_counter() - start
+    log.info("built edition %s in %.1f s", edition_id, seconds)
+    close_log()
     write_manifest(staging, status=status, sections=_section_entries(sections, executions, decisions),
                    seconds=round(seconds, 2), figures=figures, events=events, verdicts=verdicts,
                    changes=change_note, **fields)
-    published = publish.publish(staging, reports_dir, edition_id, move_latest=(status == "ok"))
-    index.write_index(reports_dir)
-    result = BuildResult(edition_id, published, status=status, seconds=seconds,
+    result = BuildResult(edition_id, staging, status=status, seconds=seconds,
                          decisions=[decisions[s.slug] for s in sections])
+    if not options.publish:
+        return result  # a remote worker: the batch client checks and publishes it
+    result.edition_dir = publish.publish(staging, reports_dir, edition_id)
+    log.info("published %s%s", edition_id, f" ({pointer} names it)" if (reports_dir / pointer).resolve()
+             == result.edition_dir.resolve() else "")
     if failed:
         raise SectionFailed(f"published {edition_id} with placeholders for {', '.join(failed)} "
                             "(--allow-partial); latest still points at the previous complete edition")
-    log.info("built edition %s in %.1f s", edition_id, seconds)
     return result
 
 

@@ -1,33 +1,69 @@
-"""reports/index.html: every published edition, newest first, with its status and links."""
+"""reports/index.html: every published edition, grouped by kind, newest as-of date first, with
+its status, build time, links, and which one each `latest*` pointer names."""
 
 from __future__ import annotations
 
-import json
-import os
+import datetime as dt
 from pathlib import Path
 
-from .assemble import render_index
+from . import publish
+
+EDITION_LABELS = {"full": "Full edition", "brief": "Brief edition"}
+# assemble.BRIEFING_TITLE (a test checks they agree): importing assemble would load nbconvert, and
+# the index is rewritten by commands that need none of it (prune, a publish finished after a kill).
+TITLE = "Why are Putin and Pashinyan frenemies?"
+
+
+def _kind_label(entry: dict) -> str:
+    params = {k: v for k, v in entry.get("parameters", {}).items() if k not in ("as_of", "edition")}
+    label = EDITION_LABELS.get(entry.get("parameters", {}).get("edition"), entry["kind"])
+    if params:
+        label += ", with " + ", ".join(f"{k} = {v!r}" for k, v in sorted(params.items()))
+    return label
+
+
+def _built_text(value: str | None) -> str:
+    try:
+        return dt.datetime.fromisoformat(value).astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    except (TypeError, ValueError):
+        return value or "unknown"
+
+
+def _status_text(entry: dict) -> str:
+    if entry.get("status") == "ok":
+        return "complete"
+    failed = [s.get("slug", "?") for s in entry.get("sections", []) if s.get("status") != "ok"]
+    return f"{entry.get('status', 'unknown')}: {', '.join(failed)} failed" if failed else str(entry.get("status"))
 
 
 def editions(reports_dir: Path) -> list[dict]:
-    found = []
-    for manifest in reports_dir.glob("*/manifest.json"):
-        if manifest.parent.name.startswith(".") or manifest.parent.is_symlink():
-            continue
-        try:
-            data = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        data["folder"] = manifest.parent.name
-        found.append(data)
-    return sorted(found, key=lambda d: d.get("built", ""), reverse=True)
+    """Published editions (see publish.listing), each with what the index shows of it."""
+    found = publish.listing(reports_dir)
+    kinds = sorted({e["kind"] for e in found}, key=lambda k: (k != publish.DEFAULT_KIND, k != "brief", k))
+    for entry in found:
+        entry["group_key"] = f"{kinds.index(entry['kind']):03d}"
+        entry["group_label"] = _kind_label(entry)
+        entry["built_text"] = _built_text(entry.get("built"))
+        entry["status_text"] = _status_text(entry)
+    return found
+
+
+def render_index(found: list[dict]) -> str:
+    import jinja2
+
+    from ..paths import templates_dir
+    from ..theme import FONT_STACK, font_face_css
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
+    return env.get_template("index.html.j2").render(
+        title=TITLE, font_faces=font_face_css(), font_stack=FONT_STACK,
+        screen_css=(templates_dir() / "briefing.css").read_text(encoding="utf-8"), editions=found)
 
 
 def write_index(reports_dir: Path) -> Path:
     target = reports_dir / "index.html"
-    tmp = reports_dir / f".index-{os.getpid()}.html"
-    tmp.write_text(render_index(editions(reports_dir)), encoding="utf-8")
-    os.replace(tmp, target)
+    publish.write_atomically(target, render_index(editions(reports_dir)), step="index")
     from .feed import write_feed  # reports/feed.xml: the Atom feed of editions, rewritten with the index
     write_feed(reports_dir)
     return target
