@@ -83,6 +83,10 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS",
                        help="how long to wait for another build to finish (default: 60)")
     build.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    build.add_argument("--only", metavar="SLUG[,SLUG...]",
+                       help="build only these sections (names after the NN_ of notebooks/NN_slug.ipynb), "
+                            "plus those whose results they read, as a subset edition in REPORTS_DIR/.only/; "
+                            "latest never moves")
     build.add_argument("--send", action="append", default=[], metavar="LIST",
                        help="after a successful publish, email the edition to this distribution list "
                             "(repeatable; see briefing send)")
@@ -108,6 +112,27 @@ def parser() -> argparse.ArgumentParser:
     batch.add_argument("--engine", choices=("warm", "kernel"), default="warm")
     batch.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS")
     batch.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    preview = commands.add_parser(
+        "preview", help="serve the HTML briefing on localhost, rebuilt on every save, reloading itself",
+        description="Serve the briefing's HTML on http://HOST:PORT/ and watch notebooks/, data/ and the "
+                    "helper package. A markdown edit re-renders its section without executing anything; "
+                    "a code or data edit runs only the affected sections, on warm workers; the open page "
+                    "reloads itself and keeps its place, and shows a failing cell. Builds go to "
+                    "REPORTS_DIR/.preview/ (latest never moves). Ctrl-C stops it.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    preview.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0: any free one)")
+    preview.add_argument("--host", default="127.0.0.1",
+                         help="address to listen on (default: 127.0.0.1, this machine only)")
+    preview.add_argument("--as-of", metavar="YYYY-MM-DD", help="as for build (default: today)")
+    preview.add_argument("--edition", choices=("full", "brief"), help="as for build (default: full)")
+    preview.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    preview.add_argument("--reports-dir", type=Path, default=Path("reports"), metavar="DIR",
+                         help="its .preview/ and .cache/ are used (default: reports)")
+    preview.add_argument("--pdf", action="store_true", help="also print briefing.pdf on every rebuild")
+    preview.add_argument("--no-open", dest="open_browser", action="store_false",
+                         help="do not open a browser")
+    preview.add_argument("--jobs", type=int, default=0, metavar="N", help="warm workers (default: one per core)")
+    preview.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     send = commands.add_parser(
         "send", help="email an edition to distribution lists, once per recipient",
         description="Email the latest complete edition (or --edition-id) to every address of each list "
@@ -161,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     configure_logging(args.quiet)
     log = logging.getLogger("briefing")
-    from .pipeline.build import BuildOptions, build
+    from .errors import UsageError
+    from .pipeline import subset
+    from .pipeline.build import CACHE_DIR, BuildOptions, build
     from .params import parse_assignments
 
     if args.command == "batch":
@@ -170,18 +197,25 @@ def main(argv: list[str] | None = None) -> int:
         return _prune(args)
     if args.command == "send":
         return _send(args)
+    if args.command == "preview":
+        return _preview(args)
     try:
         given = parse_assignments(args.param)
         if args.as_of is not None:
             given["as_of"] = args.as_of
         if args.edition is not None:
             given["edition"] = args.edition
+        only = subset.parse(args.only)
+        if only and args.send:
+            raise UsageError("--only builds a subset edition, which is never sent; leave out --send")
         prepared = _prepare_send(args, given) if args.send else None  # exit 2 before building
-        result = build(BuildOptions(given=given, reports_dir=args.reports_dir, force=args.force,
+        reports_dir = subset.reports_dir(args.reports_dir) if only else args.reports_dir
+        result = build(BuildOptions(given=given, reports_dir=reports_dir, force=args.force,
                            explain=args.explain, engine=args.engine,
                            jobs=args.jobs, cell_timeout=args.cell_timeout,
                            section_timeout=args.section_timeout, lock_wait=args.lock_wait,
-                           allow_partial=args.allow_partial, pdf_standard=args.pdf_standard))
+                           allow_partial=args.allow_partial, pdf_standard=args.pdf_standard,
+                           only=only, cache_dir=args.reports_dir / CACHE_DIR if only else None))
     except BriefingError as exc:
         log.error("%s", exc)
         return exc.exit_code
@@ -191,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:  # a bug, not bad input: say so, keep the traceback in the log
         log.exception("internal error; the previous edition stays published")
         return 1
-    edition = args.reports_dir / result.edition_id  # latest names it only if it is the newest of its kind
+    edition = reports_dir / result.edition_id  # latest names it only if it is the newest of its kind
     if not args.quiet:
         print(f"{edition / 'briefing.pdf'}\n{edition / 'briefing.html'}")
     if args.send:
@@ -226,6 +260,24 @@ def _batch(args) -> int:
     if codes == {0}:
         return 0
     return 2 if codes == {2} else 1
+
+
+def _preview(args) -> int:
+    from .params import parse_assignments
+    from .preview import PreviewOptions, run
+
+    log = logging.getLogger("briefing")
+    try:
+        given = parse_assignments(args.param)
+        if args.as_of is not None:
+            given["as_of"] = args.as_of
+        if args.edition is not None:
+            given["edition"] = args.edition
+        return run(PreviewOptions(given=given, reports_dir=args.reports_dir, host=args.host, port=args.port,
+                                  pdf=args.pdf, open_browser=args.open_browser, jobs=args.jobs))
+    except BriefingError as exc:
+        log.error("%s", exc)
+        return exc.exit_code
 
 
 def _send_options(args, edition_id: str | None = None):

@@ -48,6 +48,9 @@ class BuildOptions:
     history: list | None = None  # editions to compare with, instead of the reports folder's (remote worker)
     cache_dir: Path | None = None  # the caches' folder; default REPORTS_DIR/.cache
     pdf_standard: str = "ua-1"  # or an archival PDF/A level: "a-2b", "a-3b" (with the data attached)
+    only: tuple[str, ...] = ()  # --only: these sections and those they read, as a subset edition (subset.py)
+    pdf: bool = True  # False: no briefing.pdf (briefing preview without --pdf)
+    pool: object = None  # running warm workers to use and leave running (briefing preview); default: a new pool
 
 
 @dataclass
@@ -68,6 +71,10 @@ def check_inputs(options: BuildOptions) -> tuple[list[Section], params_mod.Build
     specs = params_mod.merge_specs({s.slug: s.parameters for s in sections})
     earliest = catalogue.earliest_date()  # reads the catalogue's JSON only: no pandas yet
     build_params = params_mod.validate(specs, options.given, earliest=earliest)
+    if options.only:
+        from . import subset
+
+        sections, build_params = subset.restrict(sections, build_params, options.only)
     publish.check_edition_id(build_params.edition_id)
     execution_waves(sections)
     return sections, build_params
@@ -244,13 +251,14 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
                 if not decision.hit:
                     to_run.append(Job(s.slug, str(s.path), str(staging / s.path.name),
                                       build_params.for_section(s.parameters), s.reads,
-                                      str(work_dir / s.slug), str(logs_dir / f"{s.slug}.stderr.log")))
+                                      str(work_dir / s.slug), str(logs_dir / f"{s.slug}.stderr.log"),
+                                      results_dir=str(results_dir)))
                 planned[s.slug] = decision
             if to_run:
                 if pool is None:
-                    pool = Pool(workers, project_dir=str(project_dir()),
-                                results_dir=str(results_dir), engine=options.engine,
-                                cell_timeout=options.cell_timeout)
+                    pool = options.pool or Pool(workers, project_dir=str(project_dir()),
+                                                results_dir=str(results_dir), engine=options.engine,
+                                                cell_timeout=options.cell_timeout)
                     validate_data(hashes, cache_root)
                 done = pool.run(to_run, section_timeout=options.section_timeout, on_start=progress.start,
                                 on_done=progress.done, done=done)
@@ -266,7 +274,7 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
                 print(f"{s.slug}: not run: the data did not pass validation", flush=True)
         raise
     finally:
-        if pool is not None:
+        if pool is not None and pool is not options.pool:
             pool.close()
         shutil.rmtree(work_dir, ignore_errors=True)
     decisions = {s.slug: _outcome(planned.get(s.slug), done.get(s.slug), s.slug) for s in sections}
@@ -318,7 +326,7 @@ def claim_verdicts(build_params: params_mod.BuildParams) -> dict[str, str]:
 
 
 def render(sections: list[Section], executions: dict, build_params: params_mod.BuildParams,
-           staging: Path, change_note: dict, pdf_standard: str = "ua-1") -> None:
+           staging: Path, change_note: dict, pdf_standard: str = "ua-1", *, print_pdf: bool = True) -> None:
     """Executed notebooks -> section pages, briefing.html and briefing.pdf in the staging folder."""
     import nbformat
 
@@ -346,6 +354,8 @@ def render(sections: list[Section], executions: dict, build_params: params_mod.B
         pages.append(page)
         printed.append(pdf.PrintedSection(section.title, markdown))
     (staging / "briefing.html").write_text(assemble.briefing_page(pages, meta, sources), encoding="utf-8")
+    if not print_pdf:
+        return
     start = time.perf_counter()
     source = pdf.document(printed, meta, assemble.cited(pages, sources))
     count = pdf.compile_pdf(source, staging / "briefing.pdf", sys_inputs=pdf.inputs(meta, assemble.BRIEFING_TITLE),
@@ -453,7 +463,7 @@ def _build_in(staging: Path, sections: list[Section], build_params: params_mod.B
     verdicts = claim_verdicts(build_params)
     previous, same = _comparison(reports_dir, build_params, kind, options.history)
     change_note = changes.compare(previous, figures, events, verdicts, same)
-    render(sections, executions, build_params, staging, change_note, options.pdf_standard)
+    render(sections, executions, build_params, staging, change_note, options.pdf_standard, print_pdf=options.pdf)
     seconds = time.perf_counter() - start
     log.info("built edition %s in %.1f s", edition_id, seconds)
     close_log()

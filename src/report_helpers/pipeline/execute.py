@@ -42,6 +42,7 @@ class Job:
     reads: tuple[str, ...]
     workdir: str
     stderr_log: str
+    results_dir: str = ""  # where its results go; default: the pool's (a pool can serve many builds)
 
 
 def _die_with_parent() -> None:
@@ -49,6 +50,20 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except OSError:
         pass
+
+
+def source_numbers(cells: list) -> list[int | None]:
+    """For each cell of an executed notebook, the number JupyterLab shows for it in the source
+    notebook (1-based); None for the cells papermill adds (injected parameters, error markers)."""
+    numbers, number = [], 0
+    for cell in cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags or "papermill-error-cell-tag" in tags:
+            numbers.append(None)
+        else:
+            number += 1
+            numbers.append(number)
+    return numbers
 
 
 def source_cell_number(executed_path: str, index: int) -> int:
@@ -74,6 +89,10 @@ def _run(job: Job, engine: str, cell_timeout: int) -> Execution:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    if job.results_dir:
+        from ..results import RESULTS_ENV
+
+        os.environ[RESULTS_ENV] = job.results_dir
     Path(job.workdir).mkdir(parents=True, exist_ok=True)
     with open(job.stderr_log, "ab") as log_file:  # a kernel inherits stderr: keep its chatter here
         os.dup2(log_file.fileno(), 2)
