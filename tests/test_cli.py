@@ -21,7 +21,7 @@ def assert_refused(result, reports: Path, *fragments: str) -> None:
     for fragment in fragments:
         assert fragment in result.stderr, result.stderr
     # Nothing was executed or published: no edition, no staging folder, no kept failure.
-    leftovers = [p.name for p in reports.iterdir() if p.name != ".build.lock"] if reports.exists() else []
+    leftovers = [p.name for p in reports.iterdir() if not p.name.endswith(".lock")] if reports.exists() else []
     assert leftovers == []
 
 
