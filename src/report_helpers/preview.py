@@ -5,15 +5,19 @@ and watches notebooks/, data/ and src/report_helpers/. On a save it rebuilds onl
 
 - an edit to a notebook's markdown only re-renders that section from its executed notebook (no
   kernel, no build); the page is rebuilt in memory from the other sections' HTML;
-- any other edit runs `briefing build` into REPORTS_DIR/.preview/ with the section cache of
-  REPORTS_DIR (only the affected sections execute) on warm workers that live as long as the
-  preview (restarted when the helper code changes), and prints no PDF unless --pdf;
+- an edit to the code of a section already shown runs that section alone on a warm worker, against
+  the last build's figures (REPORTS_DIR/.preview/.live/), and re-renders it; if its figures change,
+  a full build follows;
+- anything else runs `briefing build` into REPORTS_DIR/.preview/ with the section cache of
+  REPORTS_DIR (only the affected sections execute) on the same warm workers, which live as long as
+  the preview (restarted when the helper code changes); no PDF unless --pdf;
 - a failing section is shown in the page: a banner names the section, the cell (as JupyterLab
-  numbers it), the source line and the exception, and the section's place holds the error.
+  numbers it), the failing source line and the exception.
 
-Pages are served with a small script that listens for server-sent events (/_preview/events),
-reloads on a new version and puts the reader back where they were. `latest` never moves: previews
-are built only into REPORTS_DIR/.preview/. Ctrl-C stops the server and the workers.
+Pages are served with a small script that listens for server-sent events (/_preview/events) and,
+on a new version, swaps in the new page's body in place (the reader keeps their place). `latest`
+never moves: previews are built only into REPORTS_DIR/.preview/. Ctrl-C stops the server and the
+workers.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import logging
 import os
 import queue
 import re
+import shutil
 import threading
 import time
 from http import HTTPStatus
@@ -37,6 +42,7 @@ from .errors import BriefingError, LockHeld, UsageError
 
 log = logging.getLogger("briefing")
 FOLDER = ".preview"  # REPORTS_DIR/.preview/: preview editions, never pointed at by latest
+LIVE = ".live"  # REPORTS_DIR/.preview/.live/: sections rerun for code edits, and the results they read
 EVENTS = "/_preview/events"
 STATE = "/_preview/state"
 _IGNORED = re.compile(r"(~|\.sw.|\.tmp|\.pyc)$|(^|/)(\.ipynb_checkpoints|__pycache__|\.#|\.~)")
@@ -133,29 +139,41 @@ def _banner(error: dict | None, stale: bool) -> str:
 
 
 _SCRIPT = """<script id="briefing-preview">(() => {
-  const key = "briefing-preview-scroll:" + location.pathname;
-  const saved = sessionStorage.getItem(key);
-  if (saved) {
-    sessionStorage.removeItem(key);
-    const [x, y] = JSON.parse(saved);
-    const restore = () => window.scrollTo(x, y);
-    restore();
-    window.addEventListener("load", restore);
-  }
+  // Server-sent events say when a new version is ready; the page swaps in its new body in place
+  // (no reload: the reader stays where they are), or reloads if that fails.
   const badge = document.createElement("div");
   badge.id = "briefing-preview-building";
   badge.textContent = "Rebuilding\\u2026";
   badge.setAttribute("role", "status");
   badge.style.cssText = "position:fixed;right:1em;bottom:1em;padding:.4em .8em;background:#1a1a1a;" +
     "color:#fff;font:14px system-ui,sans-serif;border-radius:4px;display:none;z-index:1001";
+  let version = %(version)d;
+  let events = null;
+  const listen = () => {
+    events = new EventSource("%(events)s?v=" + version);
+    events.addEventListener("building", () => { badge.style.display = "block"; });
+    events.addEventListener("reload", async (event) => {
+      events.close();
+      try {
+        const response = await fetch(location.href, {cache: "no-store"});
+        if (!response.ok) throw new Error(response.status);
+        const next = new DOMParser().parseFromString(await response.text(), "text/html");
+        const [x, y] = [window.scrollX, window.scrollY];
+        next.getElementById("briefing-preview")?.remove();
+        document.title = next.title;
+        document.body.replaceWith(next.body);
+        document.body.appendChild(badge);
+        badge.style.display = "none";
+        window.scrollTo(x, y);
+        version = Number(event.data);
+        listen();
+      } catch (error) {
+        location.reload();
+      }
+    });
+  };
   document.body.appendChild(badge);
-  const events = new EventSource("%(events)s?v=%(version)d");
-  events.addEventListener("building", () => { badge.style.display = "block"; });
-  events.addEventListener("reload", () => {
-    events.close();
-    sessionStorage.setItem(key, JSON.stringify([window.scrollX, window.scrollY]));
-    location.reload();
-  });
+  listen();
 })();</script>"""
 
 _WAITING = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Briefing preview</title></head>
@@ -186,6 +204,7 @@ class Preview:
         self.requests: queue.Queue = queue.Queue()
         self.pool = None
         self.rendered: dict | None = None  # per section: executed notebook and page, for markdown edits
+        self.build_params = None  # the edition's parameters, checked when the workers start
         self.timings: list[dict] = []  # what each rebuild did and how long it took (for the benchmark)
 
     # the server's view, under self.cond
@@ -227,7 +246,7 @@ class Preview:
     def _start_pool(self) -> None:
         from .pipeline.build import check_inputs
 
-        sections, _params = check_inputs(self._build_options())
+        sections, self.build_params = check_inputs(self._build_options())
         workers = max(1, min(self.options.jobs or os.cpu_count() or 1, len(sections)))
         self.pool = _pool_class()(workers, project_dir=str(self.root), results_dir=str(self.preview_dir),
                                   engine="warm", cell_timeout=self.options.cell_timeout)
@@ -306,30 +325,32 @@ class Preview:
             cleaned = convert.clean(executed, edition=params["edition"])
             page = assemble.SectionPage(section.slug, section.title, convert.fragment(cleaned.notebook, section.slug))
             sections[section.slug] = {"executed": executed, "page": page, "path": section.path}
+        live = self.preview_dir / LIVE
+        shutil.rmtree(live, ignore_errors=True)
+        shutil.copytree(edition / "results", live / "results")  # what code edits run against
         self.rendered = {"meta": meta, "sources": catalogue.sources(), "sections": sections,
                          "edition": params["edition"]}
 
     def markdown_only(self, notebooks: set[Path]) -> list[str] | None:
         """The sections whose notebooks changed in their markdown only (None: something else changed)."""
-        import nbformat
-
         if self.rendered is None or self.options.pdf:
             return None
+
+        def code(cells) -> list:
+            return [("".join(c.get("source", "")), c.get("metadata", {}).get("tags", [])) for c in cells
+                    if c.get("cell_type") == "code"
+                    and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+
         slugs = []
         for path in notebooks:
             entry = next((s for s in self.rendered["sections"].values() if s["path"] == path), None)
             if entry is None:
                 return None
             try:
-                source = nbformat.read(path, as_version=4)
+                source = json.loads(path.read_text(encoding="utf-8"))["cells"]
             except Exception:  # half-written: let the build say what is wrong
                 return None
-            ran = [c for c in entry["executed"].cells if c.cell_type == "code"
-                   and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
-            code = [c for c in source.cells if c.cell_type == "code"]
-            if [c.source for c in code] != [c.source for c in ran] or \
-                    [c.get("metadata", {}).get("tags", []) for c in code] != \
-                    [c.get("metadata", {}).get("tags", []) for c in ran]:
+            if code(source) != code(entry["executed"].cells):
                 return None
             slugs.append(next(slug for slug, s in self.rendered["sections"].items() if s is entry))
         return slugs
@@ -361,6 +382,66 @@ class Preview:
                       timing={"kind": "markdown", "why": ", ".join(slugs), "seconds": seconds, "ok": True})
         log.info("preview: re-rendered %s (markdown only) in %.2f s", ", ".join(slugs), seconds)
 
+    def rerun(self, notebooks: set[Path]) -> bool:
+        """Code edits to sections already shown: run those sections on the warm workers and re-render
+        them in memory. False (a full build is needed) if a section is new, or its figures changed
+        (sections that read them, and the changes note, must follow)."""
+        from .pipeline import assemble, convert
+        from .pipeline.cache import results_digest
+        from .pipeline.execute import Execution, Job
+        from .pipeline.sections import discover
+
+        if self.rendered is None or self.options.pdf:
+            return False
+        r = self.rendered
+        by_path = {s.path: s for s in discover()}
+        chosen = [by_path.get(path) for path in notebooks]
+        if None in chosen or any(s.slug not in r["sections"] for s in chosen):
+            return False
+        for s in chosen:
+            s.check()  # a notebook the build would refuse: the full build says why
+        build_params = self.build_params
+        live = self.preview_dir / LIVE
+        results = live / "results"
+        before = {s.slug: results_digest(results / f"{s.slug}.json") for s in chosen}
+        jobs = [Job(s.slug, str(s.path), str(live / s.path.name), build_params.for_section(s.parameters), s.reads,
+                    str(live / "work" / s.slug), str(live / f"{s.slug}.stderr.log"), results_dir=str(results))
+                for s in chosen]
+        ran_now = {s.slug for s in chosen}
+        self._set_building()
+        start = time.perf_counter()
+        done = self.pool.run(jobs, section_timeout=self.options.section_timeout,
+                             done={d: Execution(d, True, 0.0) for s in chosen for d in s.reads
+                                   if d not in ran_now})
+        ran = {s.slug: round(done[s.slug].seconds, 2) for s in chosen}
+        failed = [s for s in chosen if not done[s.slug].ok]
+        timing = {"kind": "code", "why": ", ".join(ran), "ran": ran}
+        if failed:
+            s = failed[0]
+            error = cell_failure(live, {"slug": s.slug, "notebook": s.path.name, "error": done[s.slug].error})
+            timing.update(seconds=time.perf_counter() - start, ok=False)
+            self._publish(error=error, stale=True, timing=timing)
+            log.error("preview: section %s failed: %s", s.slug, done[s.slug].error)
+            return True
+        if any(results_digest(results / f"{s.slug}.json") != before[s.slug] for s in chosen):
+            return False  # figures moved: the full build runs what reads them and redoes the note
+        import nbformat
+
+        overrides = dict(self.overrides)
+        for s in chosen:
+            executed = nbformat.read(live / s.path.name, as_version=4)
+            cleaned = convert.clean(executed, edition=r["edition"])
+            page = assemble.SectionPage(s.slug, s.title, convert.fragment(cleaned.notebook, s.slug))
+            r["sections"][s.slug].update(executed=executed, page=page)
+            overrides[f"{s.path.stem}.html"] = assemble.section_page(page, r["meta"], r["sources"])
+        overrides["briefing.html"] = assemble.briefing_page([e["page"] for e in r["sections"].values()],
+                                                            r["meta"], r["sources"])
+        timing.update(seconds=time.perf_counter() - start, ok=True)
+        self._publish(overrides=overrides, timing=timing)
+        log.info("preview: ran %s and re-rendered in %.2f s",
+                 ", ".join(f"{slug} ({sec:.1f} s)" for slug, sec in ran.items()), timing["seconds"])
+        return True
+
     def handle(self, changes: set[Path]) -> None:
         helpers = self.root / "src" / "report_helpers"
         package = Path(__file__).resolve().parent
@@ -381,6 +462,11 @@ class Preview:
             if slugs:
                 self.rerender(slugs)
                 return
+            try:
+                if self.rerun(notebooks):
+                    return
+            except BriefingError:
+                pass  # the full build reports it
         self.full_build(f"changed: {names}")
 
     def builder(self) -> None:
