@@ -246,6 +246,8 @@ class Preview:
     def _start_pool(self) -> None:
         from .pipeline.build import check_inputs
 
+        if self.stopping.is_set():
+            raise _Stopped()
         sections, self.build_params = check_inputs(self._build_options())
         workers = max(1, min(self.options.jobs or os.cpu_count() or 1, len(sections)))
         self.pool = _pool_class()(workers, project_dir=str(self.root), results_dir=str(self.preview_dir),
