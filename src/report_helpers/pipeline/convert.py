@@ -16,6 +16,7 @@ import nbformat
 from nbconvert import HTMLExporter
 
 from ..paths import templates_dir
+from .execute import source_numbers
 
 HIDDEN_TAGS = {"parameters", "injected-parameters", "remove"}
 BRIEF_TAG = "brief"
@@ -28,11 +29,12 @@ class Cleaned:
 
 
 def clean(nb: nbformat.NotebookNode, *, edition: str) -> Cleaned:
-    """Keep what a reader sees; list what was dropped (by cell number) for the log."""
+    """Keep what a reader sees; list what was dropped, by JupyterLab's cell number, for the log.
+    Each kept cell carries that number in its metadata (``source_cell_number``)."""
     nb = copy.deepcopy(nb)
     dropped = []
     kept = []
-    for number, cell in enumerate(nb.cells, start=1):
+    for cell, number in zip(nb.cells, source_numbers(nb.cells)):
         tags = set(cell.get("metadata", {}).get("tags", []))
         if tags & HIDDEN_TAGS:
             continue
@@ -51,6 +53,7 @@ def clean(nb: nbformat.NotebookNode, *, edition: str) -> Cleaned:
             if not outputs:
                 continue
             cell.outputs = outputs
+        cell.metadata["source_cell_number"] = number
         kept.append(cell)
     nb.cells = kept
     return Cleaned(nb, dropped)

@@ -40,7 +40,8 @@ class PrintedSection:
 def section_markdown(notebook) -> tuple[str, list[str]]:
     """A cleaned, executed section as Markdown with raw Typst blocks; and what had no print form."""
     chunks, missing = [], []
-    for number, cell in enumerate(notebook.cells, start=1):
+    for cell in notebook.cells:
+        number = cell.get("metadata", {}).get("source_cell_number", "?")  # JupyterLab's number (clean())
         if cell.cell_type == "markdown":
             chunks.append(cell.source)
             continue
