@@ -8,6 +8,13 @@ Notebooks import this package as ``rh`` and use: ``rh.setup`` (parameters, data,
 from __future__ import annotations
 
 import importlib
+import sys
+
+# jsonschema (imported by nbformat, papermill, nbconvert) loads rfc3987_syntax when it is installed,
+# and that module compiles a grammar at import: about 3 s of CPU in every build process and worker.
+# It only serves the optional "iri" format check, which no notebook schema uses; jsonschema skips
+# that check when the import fails. Keep it out of every process that loads this package first.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 _SUBMODULES = {"analysis", "catalogue", "charts", "claims", "fmt", "present", "theme"}
 _NAMES = {"setup": "context", "SectionContext": "context", "Figure": "results"}
