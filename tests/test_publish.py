@@ -59,6 +59,8 @@ def write_small_project(root: Path, narrative: str = "Some narrative.", extra_co
     if extra_code:
         nb.cells.append(nbformat.v4.new_code_cell(extra_code))
     nb.cells.append(nbformat.v4.new_markdown_cell(narrative))
+    for n, cell in enumerate(nb.cells):
+        cell.id = f"cell-{n}"  # the same text gives the same file, hence the same inputs digest
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "notebooks" / NOTEBOOK)
     return root
@@ -293,14 +295,15 @@ def test_the_fault_hook_in_real_builds(reports, tmp_path):
 
 def test_random_kills_of_real_builds(reports, tmp_path):
     """Over 30 builds killed with SIGKILL at random instants; after each, readers are unharmed and
-    the next build succeeds. Every eighth victim is then built to the end."""
+    the next build succeeds. Every tenth victim is then built to the end."""
     seed = int(os.environ.get("BRIEFING_KILL_SEED", time.time()))
     rng = random.Random(seed)
     project = write_small_project(tmp_path / "project", narrative="Narrative 0.")
     env = {**os.environ, "BRIEFING_PROJECT_DIR": str(project)}
     build(project, reports, "--as-of", "2024-12-31", "--force")
-    write_small_project(project, narrative="Narrative 0, again.")
+    build(project, reports, "--as-of", "2023-12-31")
     started = time.monotonic()
+    write_small_project(project, narrative="Narrative 0, again.")
     build(project, reports, "--as-of", "2024-12-31")  # what most victims do: sections from the cache
     span = time.monotonic() - started
     kills, phases, finished = 0, {"before staging": 0, "while staged": 0, "after publishing": 0}, 0
@@ -325,11 +328,13 @@ def test_random_kills_of_real_builds(reports, tmp_path):
         published_now = text in (reports / "2024-12-31_full" / "briefing.html").read_text()
         phases["after publishing" if published_now else "while staged" if staged else "before staging"] += 1
         check_readable(reports)
-        nxt = briefing(project, "build", "--reports-dir", str(reports), "--as-of", "2023-12-31", "-q")
-        assert nxt.returncode == 0, nxt.stderr
-        if kills % 8 == 0:
+        if kills % 10 == 0:  # the killed build, run again to the end
             build(project, reports, "--as-of", "2024-12-31")
             assert text in (reports / "latest" / "briefing.html").read_text()
+        # The next build, in the state the 2023 edition was built from: it only has to clear up.
+        write_small_project(project, narrative="Narrative 0.")
+        nxt = briefing(project, "build", "--reports-dir", str(reports), "--as-of", "2023-12-31", "-q")
+        assert nxt.returncode == 0, nxt.stderr
         check_readable(reports)
         check_settled(reports)
     print(f"\nrandom kills: {kills} (seed {seed}, build span {span:.1f} s, {finished} builds finished first); "
