@@ -112,6 +112,21 @@ def parser() -> argparse.ArgumentParser:
     batch.add_argument("--engine", choices=("warm", "kernel"), default="warm")
     batch.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS")
     batch.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+
+    prune = commands.add_parser(
+        "prune", help="remove old editions and failed runs, never one a latest* pointer names",
+        description="Remove old editions and failed runs from the reports folder, then rewrite the "
+                    "index. An edition that latest or latest-<kind> names is always kept.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    how = prune.add_mutually_exclusive_group(required=True)
+    how.add_argument("--keep", type=int, metavar="N",
+                     help="keep the N newest editions of each kind (by as-of date) and the N newest failed runs")
+    how.add_argument("--older-than", type=float, metavar="DAYS",
+                     help="remove editions built, and failed runs that failed, more than DAYS days ago")
+    prune.add_argument("--reports-dir", type=Path, default=Path("reports"), metavar="DIR")
+    prune.add_argument("--dry-run", action="store_true", help="say what would be removed; remove nothing")
+    prune.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS")
+    prune.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     preview = commands.add_parser(
         "preview", help="serve the HTML briefing on localhost, rebuilt on every save, reloading itself",
         description="Serve the briefing's HTML on http://HOST:PORT/ and watch notebooks/, data/ and the "
@@ -153,21 +168,6 @@ def parser() -> argparse.ArgumentParser:
                       help="check everything and say what would be sent; connect to nothing, send nothing")
     send.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS")
     send.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
-
-    prune = commands.add_parser(
-        "prune", help="remove old editions and failed runs, never one a latest* pointer names",
-        description="Remove old editions and failed runs from the reports folder, then rewrite the "
-                    "index. An edition that latest or latest-<kind> names is always kept.",
-        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    how = prune.add_mutually_exclusive_group(required=True)
-    how.add_argument("--keep", type=int, metavar="N",
-                     help="keep the N newest editions of each kind (by as-of date) and the N newest failed runs")
-    how.add_argument("--older-than", type=float, metavar="DAYS",
-                     help="remove editions built, and failed runs that failed, more than DAYS days ago")
-    prune.add_argument("--reports-dir", type=Path, default=Path("reports"), metavar="DIR")
-    prune.add_argument("--dry-run", action="store_true", help="say what would be removed; remove nothing")
-    prune.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS")
-    prune.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     return top
 
 
@@ -262,6 +262,26 @@ def _batch(args) -> int:
     return 2 if codes == {2} else 1
 
 
+def _prune(args) -> int:
+    from .pipeline import publish
+
+    log = logging.getLogger("briefing")
+    try:
+        reports_dir = publish.prepare_reports_dir(args.reports_dir)
+        with publish.build_lock(reports_dir, args.lock_wait):
+            publish.clear_leftovers(reports_dir)
+            removed = publish.prune(reports_dir, keep=args.keep, older_than_days=args.older_than,
+                                    dry_run=args.dry_run)
+    except BriefingError as exc:
+        log.error("%s", exc)
+        return exc.exit_code
+    verb = "would remove" if args.dry_run else "removed"
+    for line in removed:
+        log.info("%s %s", verb, line)
+    log.info("%s %d item(s) from %s", verb, len(removed), reports_dir)
+    return 0
+
+
 def _preview(args) -> int:
     from .params import parse_assignments
     from .preview import PreviewOptions, run
@@ -310,24 +330,4 @@ def _send(args, edition_id: str | None = None, prepared=None) -> int:
     except KeyboardInterrupt:
         log.error("interrupted; the delivery ledger records who was served")
         return 130
-    return 0
-
-
-def _prune(args) -> int:
-    from .pipeline import publish
-
-    log = logging.getLogger("briefing")
-    try:
-        reports_dir = publish.prepare_reports_dir(args.reports_dir)
-        with publish.build_lock(reports_dir, args.lock_wait):
-            publish.clear_leftovers(reports_dir)
-            removed = publish.prune(reports_dir, keep=args.keep, older_than_days=args.older_than,
-                                    dry_run=args.dry_run)
-    except BriefingError as exc:
-        log.error("%s", exc)
-        return exc.exit_code
-    verb = "would remove" if args.dry_run else "removed"
-    for line in removed:
-        log.info("%s %s", verb, line)
-    log.info("%s %d item(s) from %s", verb, len(removed), reports_dir)
     return 0

@@ -109,9 +109,10 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def inputs_digest(hashes: dict[str, str], build_params: params_mod.BuildParams, engine: str) -> str:
-    return hashlib.sha256(json.dumps([build_params.as_dict(), hashes, package_versions(), engine],
-                                     sort_keys=True).encode()).hexdigest()
+def inputs_digest(hashes: dict[str, str], build_params: params_mod.BuildParams, engine: str,
+                  pdf_standard: str = "ua-1") -> str:
+    return hashlib.sha256(json.dumps([build_params.as_dict(), hashes, package_versions(), engine,
+                                      pdf_standard], sort_keys=True).encode()).hexdigest()
 
 
 def _kind(sections: list[Section], build_params: params_mod.BuildParams) -> tuple[str, str]:
@@ -149,7 +150,7 @@ def plan(options: BuildOptions) -> tuple[str, str, bool]:
     a batch client decides with it what to send to remote workers."""
     sections, build_params = check_inputs(options)
     reports_dir = publish.prepare_reports_dir(options.reports_dir)
-    digest = inputs_digest(input_hashes(sections), build_params, options.engine)
+    digest = inputs_digest(input_hashes(sections), build_params, options.engine, options.pdf_standard)
     kind, _pointer = _kind(sections, build_params)
     current = not options.force and _up_to_date(reports_dir, build_params, digest, kind)
     return build_params.edition_id, digest, current
@@ -403,7 +404,7 @@ def build(options: BuildOptions) -> BuildResult:
         if options.hold_lock:
             publish.clear_leftovers(reports_dir)
         hashes = input_hashes(sections)
-        digest = inputs_digest(hashes, build_params, options.engine)
+        digest = inputs_digest(hashes, build_params, options.engine, options.pdf_standard)
         if (not options.force and options.publish
                 and _up_to_date(reports_dir, build_params, digest, kind, options.history)):
             log.info("edition %s is up to date; nothing to do (use --force to rebuild)", edition_id)
@@ -450,7 +451,8 @@ def _build_in(staging: Path, sections: list[Section], build_params: params_mod.B
     failed = [s.slug for s in sections if not executions[s.slug].ok]
     status = "ok" if not failed else "partial"
     fields = dict(edition_id=edition_id, kind=kind, pointer=pointer, parameters=build_params.as_dict(),
-                  engine=options.engine, inputs_digest=digest, inputs=hashes, built=_build_time().isoformat())
+                  engine=options.engine, pdf_standard=options.pdf_standard, inputs_digest=digest, inputs=hashes,
+                  built=_build_time().isoformat())
     if failed and not options.allow_partial:
         close_log()
         write_manifest(staging, status="failed", sections=_section_entries(sections, executions, decisions),
