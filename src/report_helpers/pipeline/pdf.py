@@ -81,15 +81,25 @@ def _cover(meta) -> str:
 
 
 def _changes(meta) -> str:
+    """The "Changes since" note, as in the HTML (templates/macros.html.j2, changes_block)."""
     changes = meta.changes or {}
-    if not changes.get("previous"):
+    revised = changes.get("revised")
+    if not changes.get("previous") and not revised:
         return ""
-    items = changes.get("items") or []
-    head = f"= Changes since {tm.text(meta.previous_as_of_text)}\n"
-    if not items:
-        return head + tm.text(f"No key figure, event or claim verdict differs from the edition of "
-                              f"{meta.previous_as_of_text}.") + "\n"
-    return head + "\n".join(f"- {tm.text(item)}" for item in items) + "\n"
+    out = []
+    if changes.get("previous"):
+        out.append(f"= Changes since {tm.text(meta.previous_as_of_text)}")
+        items = changes.get("items") or []
+        out += [f"- {tm.text(item)}" for item in items] or [tm.text(
+            f"No key figure, event or claim verdict differs from the edition of {meta.previous_as_of_text}.")]
+    else:
+        out.append("= Revised edition")
+    if revised:
+        revised_items = revised.get("items") or []
+        out.append(tm.paragraph(tm.text(f"Revised since the build of {revised.get('built_text', '')}"
+                                        + (":" if revised_items else "."))))
+        out += [f"- {tm.text(item)}" for item in revised_items]
+    return "\n".join(out) + "\n"
 
 
 def _sources(sources: list[Source]) -> str:
