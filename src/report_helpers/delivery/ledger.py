@@ -8,14 +8,12 @@ killed in between leaves "sending": the next run sends that one message again (t
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import LockHeld, UsageError
+from ..errors import UsageError
+from ..locks import file_lock
 
 NAME = "delivery-ledger.json"
 LOCK = ".delivery.lock"
@@ -70,21 +68,6 @@ class Ledger:
             os.close(folder)
 
 
-@contextmanager
 def delivery_lock(reports_dir: Path, wait_seconds: float = 60.0):
     """One `briefing send` at a time per reports folder (an flock: released if the process dies)."""
-    path = reports_dir / LOCK
-    with open(path, "a+") as handle:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockHeld(f"another briefing send holds {path}; waited {wait_seconds:g} s") from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return file_lock(reports_dir / LOCK, wait_seconds, "another briefing send")

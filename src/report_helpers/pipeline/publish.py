@@ -27,7 +27,6 @@ that step; BRIEFING_FAULT_LOG=FILE appends every step reached to FILE (see tests
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import os
 import re
@@ -35,10 +34,10 @@ import secrets
 import shutil
 import signal
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import LockHeld, UsageError
+from ..errors import UsageError
+from ..locks import file_lock
 
 LATEST = "latest"
 BUILDS = "builds"
@@ -72,35 +71,14 @@ def prepare_reports_dir(path: Path) -> Path:
     return path
 
 
-@contextmanager
 def build_lock(reports_dir: Path, wait_seconds: float):
     """One build at a time per reports folder; wait a bounded time, then give up (exit 3)."""
-    lock_path = reports_dir / ".build.lock"
-    with open(lock_path, "a+") as handle:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockHeld(f"another build holds {lock_path}; waited {wait_seconds:g} s") from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return file_lock(reports_dir / ".build.lock", wait_seconds, "another build")
 
 
-@contextmanager
 def publish_lock(reports_dir: Path):
     """Held only while publishing (seconds): the editions of a parallel batch publish in turn."""
-    with open(reports_dir / ".publish.lock", "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return file_lock(reports_dir / ".publish.lock", None, "another publish")
 
 
 # --- the fault hook and durability ------------------------------------------------------------
