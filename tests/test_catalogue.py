@@ -17,11 +17,14 @@ def test_the_projects_data_is_valid_and_every_table_is_catalogued():
 
 
 def test_load_is_typed_and_filtered_by_as_of():
-    trade = catalogue.load_table("trade_by_partner", as_of=dt.date(2024, 6, 30))
-    assert str(trade["year"].dtype) == "Int64"
-    assert trade["year"].max() == 2023  # 2024 had not ended by 30 June 2024
+    """Rows count from the day they became public, not from the end of the period they describe."""
+    early = catalogue.load_table("trade_by_partner", as_of=dt.date(2024, 6, 30))
+    assert str(early["year"].dtype) == "Int64" and early.empty  # only source: a compilation of 2025-02-25
+    trade = catalogue.load_table("trade_by_partner", as_of=dt.date(2025, 2, 25))
+    assert trade["year"].max() == 2024 and (trade["public_date"] <= dt.date(2025, 2, 25)).all()
     events = catalogue.load_table("events", as_of=dt.date(2024, 6, 30))
     assert events["date"].max() <= dt.date(2024, 6, 30)
+    assert events["public_date"].max() <= dt.date(2024, 6, 30)
     assert len(catalogue.load_table("events")) > len(events)
 
 
@@ -125,3 +128,75 @@ def test_figures_reported_after_the_as_of_date_are_left_out():
     assert catalogue.published_by("2024") == dt.date(2024, 12, 31)
     assert catalogue.published_by("2024-02") == dt.date(2024, 2, 29)
     assert catalogue.published_by("2024-12") == dt.date(2024, 12, 31)
+
+
+# Point in time: each row carries the day its value became public, and the as-of filter reads it.
+
+def _data_tables():
+    return [r for r in catalogue.read_catalogue()["resources"] if r["name"] not in ("sources", "claims")]
+
+
+def test_each_row_carries_the_day_its_value_became_public():
+    """public_date is the publication date of the earliest recorded source of the row's value (its
+    public_source_id, else its source_id), or the day the event happened if that is later."""
+    import pandas as pd
+
+    published = {s.source_id: catalogue.published_by(s.published) for s in catalogue.sources().values()}
+    for res in _data_tables():
+        assert res.get("publicDateField") == "public_date", res["name"]
+        assert "asOfField" not in res and "knownFrom" not in res, res["name"]
+        for row in catalogue.load_table(res["name"]).to_dict("records"):
+            assert row["public_date"] == catalogue.earliest_public(row, res["name"], published), (res["name"], row)
+            if pd.notna(row["public_source_id"]):  # recorded because it came first
+                assert published[row["public_source_id"]] < published[row["source_id"]], row
+
+
+def test_a_row_public_before_its_source_appeared_is_refused(project_copy):
+    _rewrite(project_copy, "trade_points.csv", lambda ls: [ls[0], ls[1].replace(
+        "massispost-2023-07-kerobyan", "armstat-trade-by-country", 1)] + ls[2:])
+    err = _error(project_copy)
+    assert err.file == "data/trade_points.csv" and err.row == 2 and err.column == "public_date"
+    assert "2025-02-25" in str(err)
+
+
+def test_a_public_source_must_come_first(project_copy):
+    _rewrite(project_copy, "gas_points.csv", lambda ls: [ls[0], ls[1].replace(
+        "summary,2023-12-31,,", "summary,2023-12-31,cba-transfers-by-country,")] + ls[2:])
+    err = _error(project_copy)
+    assert err.file == "data/gas_points.csv" and err.column in ("public_date", "public_source_id")
+
+
+def test_earliest_as_of_date_is_the_first_day_anything_was_public():
+    first = min(catalogue.load_table(r["name"])["public_date"].min() for r in _data_tables())
+    assert catalogue.earliest_date() == first
+
+
+def test_an_edition_cites_the_first_report_until_the_later_source_appears():
+    """The EU-Azerbaijan MoU target (2027) is keyed to its target year but public since the signing."""
+    def target(as_of):
+        rows = catalogue.load_table("eu_gas_azerbaijan", as_of=as_of)
+        return rows[rows["measure"] == "mou_target_bcm"]
+
+    assert target(dt.date(2022, 7, 17)).empty
+    assert list(target(dt.date(2022, 7, 18))["source_id"]) == ["dailysabah-2022-07-18-eu-az-mou"]
+    assert list(target(dt.date(2023, 2, 3))["source_id"]) == ["sputnik-urdupoint-2023-02-03-sgc-target"]
+    assert list(catalogue.load_table("eu_gas_azerbaijan")
+                .query("measure == 'mou_target_bcm'")["source_id"]) == ["sputnik-urdupoint-2023-02-03-sgc-target"]
+
+
+def test_no_row_known_on_a_date_cites_a_source_published_after_it():
+    known = catalogue.sources()
+    for as_of in (dt.date(2020, 12, 31), dt.date(2024, 6, 30), dt.date(2025, 12, 31)):
+        for res in _data_tables():
+            table = catalogue.load_table(res["name"], as_of=as_of)
+            late = [s for s in table["source_id"] if catalogue.published_by(known[s].published) > as_of]
+            assert late == [], (as_of, res["name"], late)
+        sources = catalogue.load_table("sources", as_of=as_of)
+        assert all(catalogue.published_by(p) <= as_of for p in sources["published"])
+
+
+def test_unknown_public_source(project_copy):
+    _rewrite(project_copy, "gas_points.csv", lambda ls: [ls[0], ls[1].replace(
+        "summary,2023-12-31,,", "summary,2023-12-31,no-such-source,")] + ls[2:])
+    err = _error(project_copy)
+    assert "no-such-source" in str(err) and err.file == "data/gas_points.csv"

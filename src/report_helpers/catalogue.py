@@ -2,8 +2,10 @@
 
 `validate_package` checks every table against the catalogue with the frictionless library
 (types, required cells, unique keys, sources that resolve) and is run by the build before any
-kernel starts. `load_table` reads one table into a typed DataFrame, keeps only rows known by the
-as-of date and attaches each row's source.
+kernel starts. `load_table` reads one table into a typed DataFrame and, given an as-of date, keeps
+only the rows that were public by then: each table names the column holding the date its row became
+public (``publicDateField``). A row whose own source appeared later than the as-of date, but whose
+value was first made public by an earlier source (``public_source_id``), cites that earlier source.
 Pandas is imported inside the functions that use it, so that the command line can read the
 catalogue (and decide that nothing needs doing) without paying for it.
 """
@@ -38,6 +40,7 @@ def _note_read(path: Path) -> None:
     for listener in _read_listeners:
         listener(path)
 SOURCES = "sources"
+PUBLIC_SOURCE = "public_source_id"  # an earlier source that first made a row's value public
 _PANDAS_TYPES = {"string": "string", "integer": "Int64", "number": "Float64", "year": "Int64",
                  "boolean": "boolean"}
 
@@ -87,6 +90,7 @@ def validate_package(root: Path | None = None) -> None:
     package = frictionless.Package(str(root / CATALOGUE))
     report = package.validate()
     if report.valid:
+        check_public_dates(root)
         return
     by_task = {i + 1: res for i, res in enumerate(catalogue["resources"])}
     problems = []
@@ -99,6 +103,46 @@ def validate_package(root: Path | None = None) -> None:
     if len(problems) > 1:
         first.args = (f"{first} (and {len(problems) - 1} more problem(s))",)
     raise first
+
+
+# Tables whose rows report something that happened on a day: it cannot be public before it happened.
+HAPPENED = {"events": ("date", "date_precision"), "military_presence": ("status_date", "date_precision")}
+
+
+def earliest_public(row: dict, table: str, published: dict[str, dt.date]) -> dt.date:
+    """The first day a row could have been public: its earliest recorded source's publication
+    (``public_source_id`` if given, else ``source_id``), or the day its event happened if later."""
+    import pandas as pd
+
+    first = row.get(PUBLIC_SOURCE)
+    first = first if isinstance(first, str) and first else row["source_id"]
+    day = published[first]
+    if table in HAPPENED:
+        when, precision = (row[c] for c in HAPPENED[table])
+        if pd.notna(when):
+            day = max(day, happened_by(when, precision if pd.notna(precision) else "day"))
+    return day
+
+
+def check_public_dates(root: Path | None = None) -> None:
+    """No row may claim to have been public before its sources were published (or its event
+    happened), and a ``public_source_id`` must predate the row's own source."""
+    root = root or data_dir()
+    published = {s.source_id: published_by(s.published) for s in sources(root).values()}
+    for res in read_catalogue(root)["resources"]:
+        if res.get("publicDateField") != "public_date":
+            continue
+        file = f"data/{res['path']}"
+        frame = load_table(res["name"], root=root)
+        for i, row in enumerate(frame.to_dict("records")):
+            earliest = earliest_public(row, res["name"], published)
+            if row["public_date"] < earliest:
+                raise DataError(f"public_date {row['public_date']} is before its source was published or its "
+                                f"event happened ({earliest})", file=file, row=i + 2, column="public_date")
+            early = row.get(PUBLIC_SOURCE)
+            if isinstance(early, str) and early and published[early] >= published[row["source_id"]]:
+                raise DataError(f"public_source_id {early!r} is not earlier than source_id "
+                                f"{row['source_id']!r}", file=file, row=i + 2, column=PUBLIC_SOURCE)
 
 
 def _check_header(root: Path, res: dict) -> None:
@@ -176,24 +220,49 @@ def published_by(published: str) -> dt.date:
     return dt.date(parts[0], 12, 31)
 
 
-def known_by(frame: pd.DataFrame, res: dict, as_of: dt.date, root: Path | None = None) -> pd.DataFrame:
-    """Rows known on the as-of date: their period had ended (or their event had happened), and,
-    for tables whose figures became known when a source reported them (``knownFrom: source``),
-    that source had been published."""
+def happened_by(day: dt.date, precision: str = "day") -> dt.date:
+    """The last day an event dated ``day`` to the given precision (day, month, year) may have happened."""
+    if precision == "year":
+        return dt.date(day.year, 12, 31)
+    if precision == "month":
+        return published_by(f"{day.year}-{day.month:02d}")
+    return day
+
+
+def public_dates(frame: pd.DataFrame, res: dict) -> list[dt.date | None]:
+    """The date each row became public, read from the table's ``publicDateField`` (a date column,
+    or the sources table's partial publication dates)."""
     import pandas as pd
 
-    field = res.get("asOfField")
-    if field:
-        kind = next(f["type"] for f in res["schema"]["fields"] if f["name"] == field)
-        if kind == "year":
-            keep = [pd.notna(y) and y <= as_of.year - 1 for y in frame[field]]
-        else:
-            keep = [pd.notna(d) and d <= as_of for d in frame[field]]
-        frame = frame.loc[pd.Series(keep, index=frame.index, dtype=bool)]
-    if res.get("knownFrom") == "source":
+    field = res.get("publicDateField")
+    if not field:
+        return [None] * len(frame)
+    kind = next(f.get("type", "string") for f in res["schema"]["fields"] if f["name"] == field)
+    if kind == "date":
+        return [d if pd.notna(d) else None for d in frame[field]]
+    return [published_by(str(v)) if pd.notna(v) else None for v in frame[field]]
+
+
+def known_by(frame: pd.DataFrame, res: dict, as_of: dt.date, root: Path | None = None) -> pd.DataFrame:
+    """Rows that were public on the as-of date, each citing a source published by then.
+
+    A row is kept when its public date is not after the as-of date (a table without a
+    ``publicDateField``, such as the article's claims, is kept whole). A row whose ``source_id`` was
+    published after the as-of date cites its ``public_source_id`` instead: the earlier source that
+    first made the same value public."""
+    import pandas as pd
+
+    if not res.get("publicDateField"):
+        return frame
+    keep = [d is not None and d <= as_of for d in public_dates(frame, res)]
+    frame = frame.loc[pd.Series(keep, index=frame.index, dtype=bool)]
+    if PUBLIC_SOURCE in frame.columns and "source_id" in frame.columns and not frame.empty:
         published = {s.source_id: published_by(s.published) for s in sources(root).values()}
-        keep = [published.get(sid, dt.date.max) <= as_of for sid in frame["source_id"]]
-        frame = frame.loc[pd.Series(keep, index=frame.index, dtype=bool)]
+        late = pd.Series([published.get(sid, dt.date.max) > as_of for sid in frame["source_id"]],
+                         index=frame.index, dtype=bool)
+        if late.any():
+            frame = frame.copy()
+            frame.loc[late, "source_id"] = frame.loc[late, PUBLIC_SOURCE]
     return frame
 
 
