@@ -6,26 +6,72 @@ for it: an early as-of date shows less, it does not fail. `present` says so to t
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from . import fmt
 from .results import Figure
+
+# A derived column C may carry, in column C + FROM, how each of its values was computed (JSON of a
+# provenance expression, see results.Figure). Columns read straight from a table need none: their
+# rows carry row_ref.
+FROM = "__from"
 
 
 def _worst(confidences) -> str:
     return "Low" if "Low" in set(confidences) else "High"
 
 
+def _plain(value):
+    """A cell as JSON has it: dates as ISO text, numbers as floats."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _term(row, column: str, scale: float = 1.0) -> dict:
+    """One value read from one row: which row (table:key), which column, what it held, its source."""
+    term = {"row": str(row["row_ref"]), "column": column, "value": _plain(row[column]),
+            "source_id": str(row["source_id"])}
+    if scale != 1:
+        term["scale"] = scale
+    return term
+
+
+def _origin(row, column: str) -> dict:
+    """How the value in ``row[column]`` came about: its recorded derivation, or the cell itself."""
+    spec = row.get(column + FROM)
+    if isinstance(spec, str) and spec:
+        return json.loads(spec)
+    return {"method": "value", "input": _term(row, column)}
+
+
 def _ids(frame: pd.DataFrame) -> tuple[str, ...]:
     return tuple(dict.fromkeys(frame["source_id"].astype(str)))
 
 
+def _share_from(numerator: list[dict], denominator: list[dict]) -> str:
+    return json.dumps({"method": "share", "round": 1, "numerator": numerator, "denominator": denominator})
+
+
 def trade_shares(trade: pd.DataFrame) -> pd.DataFrame:
     """Each partner's share of Armenia's total trade turnover, by year."""
-    world = trade[trade["partner"] == "World"][["year", "turnover_musd"]].rename(
-        columns={"turnover_musd": "world_musd"})
+    world = trade[trade["partner"] == "World"][["year", "turnover_musd", "row_ref", "source_id"]].rename(
+        columns={"turnover_musd": "world_musd", "row_ref": "world_ref", "source_id": "world_source"})
     partners = trade[trade["partner"] != "World"].merge(world, on="year", how="inner")
     partners["share_pct"] = (100 * partners["turnover_musd"] / partners["world_musd"]).astype(float).round(1)
+    partners["share_pct" + FROM] = [
+        _share_from([_term(row, "turnover_musd")],
+                    [{"row": str(row["world_ref"]), "column": "turnover_musd", "value": _plain(row["world_musd"]),
+                      "source_id": str(row["world_source"])}])
+        for _, row in partners.iterrows()]
+    partners = partners.drop(columns=["world_ref", "world_source"])
     return partners.dropna(subset=["share_pct"]).reset_index(drop=True)
 
 
@@ -35,6 +81,10 @@ def gas_shares(gas: pd.DataFrame) -> pd.DataFrame:
     out = gas.copy()
     out["share_pct"] = (100 * out["net_weight_kt"] / totals).astype(float).round(1)
     out["full_year"] = out["months_covered"] == 12
+    by_year = {year: [_term(row, "net_weight_kt") for _, row in rows.iterrows()]
+               for year, rows in gas.groupby("year")}
+    out["share_pct" + FROM] = [_share_from([_term(row, "net_weight_kt")], by_year[row["year"]])
+                               for _, row in out.iterrows()]
     return out
 
 
@@ -51,7 +101,15 @@ def share_figure(shares: pd.DataFrame, *, name: str, partner: str, label: str, y
     if row.empty:
         return None
     return Figure(name=name, value=float(row["share_pct"].iloc[0]), unit="pct", label=label,
-                  period=str(row_year), sources=_ids(row), confidence=_worst(row["confidence"]))
+                  period=str(row_year), sources=_sources_read(_origin(row.iloc[0], "share_pct"), row),
+                  confidence=_worst(row["confidence"]), provenance=_origin(row.iloc[0], "share_pct"))
+
+
+def _sources_read(provenance: dict, rows: pd.DataFrame) -> tuple[str, ...]:
+    """The sources of every row a figure read (its own rows' first)."""
+    from .results import terms
+
+    return tuple(dict.fromkeys([*_ids(rows), *(t["source_id"] for t in terms(provenance))]))
 
 
 def value_figure(frame: pd.DataFrame, *, name: str, label: str, value: str, unit: str,
@@ -64,9 +122,14 @@ def value_figure(frame: pd.DataFrame, *, name: str, label: str, value: str, unit
         return None
     if len(rows) > 1:
         raise ValueError(f"expected one row for {where}, found {len(rows)}")
+    origin = _origin(rows.iloc[0], value)
     return Figure(name=name, value=float(rows[value].iloc[0]), unit=unit, label=label,
-                  period=str(rows[period].iloc[0]), sources=_ids(rows),
-                  confidence=_worst(rows["confidence"]))
+                  period=str(rows[period].iloc[0]), sources=_sources_read(origin, rows),
+                  confidence=_worst(rows["confidence"]), provenance=origin)
+
+
+def _core(provenance: dict) -> dict:
+    return {k: v for k, v in provenance.items() if k != "as_of"}
 
 
 def ratio_figure(later: Figure | None, earlier: Figure | None, *, name: str, label: str) -> Figure | None:
@@ -75,7 +138,8 @@ def ratio_figure(later: Figure | None, earlier: Figure | None, *, name: str, lab
     return Figure(name=name, value=later.value / earlier.value, unit="ratio", label=label,
                   period=f"{earlier.period}–{later.period}",
                   sources=tuple(dict.fromkeys(earlier.sources + later.sources)),
-                  confidence=_worst([later.confidence, earlier.confidence]))
+                  confidence=_worst([later.confidence, earlier.confidence]),
+                  provenance={"method": "ratio", "of": [_core(later.provenance), _core(earlier.provenance)]})
 
 
 def points(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
@@ -95,7 +159,7 @@ def latest_point(frame: pd.DataFrame, measure: str, *, name: str, label: str,
     row = rows.iloc[[-1]]
     return Figure(name=name, value=float(row["value"].iloc[0]), unit=str(row["unit"].iloc[0]),
                   label=label, period=str(row["period_label"].iloc[0]), sources=_ids(row),
-                  confidence=_worst(row["confidence"]))
+                  confidence=_worst(row["confidence"]), provenance=_origin(row.iloc[0], "value"))
 
 
 def opinion(frame: pd.DataFrame, question: str, subjects: list[str] | None = None,
@@ -118,7 +182,7 @@ def earliest_point(frame: pd.DataFrame, measure: str, *, name: str, label: str) 
     row = rows.iloc[[0]]
     return Figure(name=name, value=float(row["value"].iloc[0]), unit=str(row["unit"].iloc[0]),
                   label=label, period=str(row["period_label"].iloc[0]), sources=_ids(row),
-                  confidence=_worst(row["confidence"]))
+                  confidence=_worst(row["confidence"]), provenance=_origin(row.iloc[0], "value"))
 
 
 def latest_opinion(frame: pd.DataFrame, *, name: str, label: str, first: bool = False) -> Figure | None:
@@ -128,7 +192,7 @@ def latest_opinion(frame: pd.DataFrame, *, name: str, label: str, first: bool = 
     row = frame.sort_values("fieldwork_end").iloc[[0 if first else -1]]
     return Figure(name=name, value=float(row["percent"].iloc[0]), unit="pct", label=label,
                   period=fmt.month(row["fieldwork_end"].iloc[0]), sources=_ids(row),
-                  confidence=_worst(row["confidence"]))
+                  confidence=_worst(row["confidence"]), provenance=_origin(row.iloc[0], "percent"))
 
 
 def events_in(events: pd.DataFrame, categories: list[str] | None = None,
@@ -149,6 +213,8 @@ def remittance_shares(remittances: pd.DataFrame, flow_type: str = "total") -> pd
     """Russia's share of money transfers into Armenia, by year."""
     rows = remittances[(remittances["flow_type"] == flow_type) & (remittances["direction"] == "inflow")].copy()
     rows["share_pct"] = (100 * rows["russia_musd"] / rows["total_musd"]).astype(float).round(1)
+    rows["share_pct" + FROM] = [_share_from([_term(row, "russia_musd")], [_term(row, "total_musd")])
+                                for _, row in rows.iterrows()]
     rows["partner"] = "Russia"
     return rows.reset_index(drop=True)
 
@@ -201,9 +267,11 @@ def days_between(events: pd.DataFrame, start_id: str, end_id: str, *, name: str,
     start, end = event_date(events, start_id), event_date(events, end_id)
     if start is None or end is None:
         return None
+    first, last = (rows[rows["event_id"] == eid].iloc[0] for eid in (start_id, end_id))
     return Figure(name=name, value=float((end - start).days), unit="days", label=label,
                   period=f"{start.isoformat()}–{end.isoformat()}", sources=_ids(rows),
-                  confidence=_worst(rows["confidence"]))
+                  confidence=_worst(rows["confidence"]),
+                  provenance={"method": "days_between", "start": _term(first, "date"), "end": _term(last, "date")})
 
 
 def count_figure(frame: pd.DataFrame, *, name: str, label: str, period: str) -> Figure | None:
@@ -211,7 +279,8 @@ def count_figure(frame: pd.DataFrame, *, name: str, label: str, period: str) -> 
     if frame.empty:
         return None
     return Figure(name=name, value=float(len(frame)), unit="count", label=label, period=period,
-                  sources=_ids(frame), confidence=_worst(frame["confidence"]))
+                  sources=_ids(frame), confidence=_worst(frame["confidence"]),
+                  provenance={"method": "count", "rows": [_term(row, "status") for _, row in frame.iterrows()]})
 
 
 def latest_status(presence: pd.DataFrame) -> pd.DataFrame:
@@ -236,8 +305,10 @@ def latest_value(frame: pd.DataFrame, *, name: str, label: str, value: str, unit
     if frame.empty:
         return None
     row = frame.sort_values(by).iloc[[-1]]
+    origin = _origin(row.iloc[0], value)
     return Figure(name=name, value=float(row[value].iloc[0]), unit=unit, label=label,
-                  period=str(row[by].iloc[0]), sources=_ids(row), confidence=_worst(row["confidence"]))
+                  period=str(row[by].iloc[0]), sources=_sources_read(origin, row),
+                  confidence=_worst(row["confidence"]), provenance=origin)
 
 
 def russia_trade_compared(russia_azerbaijan: pd.DataFrame, trade: pd.DataFrame,
@@ -246,9 +317,13 @@ def russia_trade_compared(russia_azerbaijan: pd.DataFrame, trade: pd.DataFrame,
     az = points(russia_azerbaijan, "russia_azerbaijan_trade_turnover")
     az = az[az["period_label"].str.fullmatch(r"\d{4}")]
     az = az.assign(partner="Azerbaijan", year=az["period_label"].astype(int), turnover_bn=az["value"])
+    az["turnover_bn" + FROM] = [json.dumps({"method": "value", "input": _term(row, "value")})
+                                for _, row in az.iterrows()]
     arm = trade[trade["partner"] == "Russia"]
     arm = arm.assign(partner="Armenia", turnover_bn=arm["turnover_musd"] / 1000)
-    columns = ["year", "partner", "turnover_bn", "source_id", "confidence"]
+    arm["turnover_bn" + FROM] = [json.dumps({"method": "value", "input": _term(row, "turnover_musd", 0.001)})
+                                 for _, row in arm.iterrows()]
+    columns = ["year", "partner", "turnover_bn", "source_id", "confidence", "row_ref", "turnover_bn" + FROM]
     both = pd.concat([az[columns], arm[columns]], ignore_index=True)
     return both[both["year"] >= since].sort_values(["year", "partner"]).reset_index(drop=True)
 

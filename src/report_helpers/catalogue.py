@@ -40,6 +40,7 @@ def _note_read(path: Path) -> None:
     for listener in _read_listeners:
         listener(path)
 SOURCES = "sources"
+ROW_REF = "row_ref"  # added on load: "table:primary key", the rows a figure was computed from
 PUBLIC_SOURCE = "public_source_id"  # an earlier source that first made a row's value public
 _PANDAS_TYPES = {"string": "string", "integer": "Int64", "number": "Float64", "year": "Int64",
                  "boolean": "boolean"}
@@ -267,7 +268,10 @@ def known_by(frame: pd.DataFrame, res: dict, as_of: dt.date, root: Path | None =
 
 
 def load_table(name: str, as_of: dt.date | None = None, root: Path | None = None) -> pd.DataFrame:
-    """One catalogue table as a typed DataFrame, filtered to what was known by ``as_of``."""
+    """One catalogue table as a typed DataFrame, filtered to what was known by ``as_of``.
+
+    Each row also carries ``row_ref``, its table and primary key (``trade_by_partner:2024|Russia``):
+    figures computed from the rows name them, so a reader can follow a number back to its rows."""
     import pandas as pd
 
     root = root or data_dir()
@@ -281,6 +285,9 @@ def load_table(name: str, as_of: dt.date | None = None, root: Path | None = None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataError(f"not a readable CSV ({exc})", file=f"data/{res['path']}") from None
     frame = _cast(raw, res["schema"], f"data/{res['path']}")
+    key = res["schema"].get("primaryKey")
+    if key:  # where each row comes from, as the claims register writes it: table:key
+        frame[ROW_REF] = (f"{name}:" + frame[key].astype(str).agg("|".join, axis=1)).astype("string")
     if as_of is not None:
         frame = known_by(frame, res, as_of, root)
     return frame.reset_index(drop=True)

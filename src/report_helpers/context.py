@@ -117,6 +117,7 @@ def setup(section: str, *, as_of: str = "today", edition: str = "full") -> Secti
     use_theme()
     present.begin_section(section)
     ctx = SectionContext(section=section, as_of=parse_date(as_of), edition=parse_edition(edition))
+    results.set_as_of(ctx.as_of)  # figures record the as-of filter their rows went through
     if os.environ.get(results.RESULTS_ENV):
         catalogue.on_read(_ReadLog(ctx.results_path().with_suffix(".reads.json")))
     return ctx

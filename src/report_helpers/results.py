@@ -18,9 +18,23 @@ from . import fmt
 RESULTS_ENV = "BRIEFING_RESULTS_DIR"
 
 
+_as_of: str | None = None  # the as-of date of the section being computed (set by rh.setup)
+
+
+def set_as_of(day) -> None:
+    """Figures made from now on record that their rows were filtered to this as-of date."""
+    global _as_of
+    _as_of = day.isoformat() if day is not None else None
+
+
 @dataclass(frozen=True)
 class Figure:
-    """One number the briefing states, with where it comes from."""
+    """One number the briefing states, with where it comes from.
+
+    ``provenance`` says how the value was computed, as an expression a reader (or a test) can
+    evaluate again: a ``method`` (value, share, ratio, days_between, count) over terms that each name
+    a row (``row``: table:key), the column read, the value found and the row's source, plus the
+    as-of date the rows were filtered to. See ``evaluate``."""
 
     name: str
     value: float
@@ -30,6 +44,11 @@ class Figure:
     sources: tuple[str, ...] = ()
     confidence: str = "High"
     extra: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.provenance and "as_of" not in self.provenance:
+            object.__setattr__(self, "provenance", {**self.provenance, "as_of": _as_of})
 
     def __str__(self) -> str:
         text = fmt.by_unit(self.value, self.unit)
@@ -60,3 +79,49 @@ def write(path: Path, section: str, params: dict, figures: dict[str, Figure]) ->
 def read(path: Path) -> dict[str, Figure]:
     payload = json.loads(path.read_text(encoding="utf-8"))
     return {name: Figure.from_dict(data) for name, data in payload["figures"].items()}
+
+
+def terms(provenance: dict) -> list[dict]:
+    """Every row term a provenance reads, depth first."""
+    found = []
+    for key in ("input", "start", "end"):
+        if key in provenance:
+            found.append(provenance[key])
+    for key in ("numerator", "denominator", "rows"):
+        for item in provenance.get(key, ()):
+            found.append(item)
+    for key in ("of",):
+        for inner in provenance.get(key, ()):
+            found.extend(terms(inner))
+    return found
+
+
+def evaluate(provenance: dict, read=None) -> float:
+    """The value a provenance describes. ``read(term)`` gives a term's value (default: the value
+    recorded in the term; a test passes one that reads the row again)."""
+    import datetime as dt
+
+    read = read or (lambda term: term["value"])
+
+    def total(items):
+        return sum(float(read(t)) * t.get("scale", 1) for t in items)
+
+    method = provenance["method"]
+    if method == "value":
+        return float(read(provenance["input"])) * provenance["input"].get("scale", 1)
+    if method == "share":
+        value = 100 * total(provenance["numerator"]) / total(provenance["denominator"])
+        if provenance.get("round") is None:
+            return value
+        import numpy  # the analysis rounds with pandas, that is numpy: round the same way
+
+        return float(numpy.round(value, provenance["round"]))
+    if method == "ratio":
+        later, earlier = provenance["of"]
+        return evaluate(later, read) / evaluate(earlier, read)
+    if method == "days_between":
+        start, end = (dt.date.fromisoformat(str(read(provenance[k]))) for k in ("start", "end"))
+        return float((end - start).days)
+    if method == "count":
+        return float(len(provenance["rows"]))
+    raise ValueError(f"unknown provenance method {method!r}")

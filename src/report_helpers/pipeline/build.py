@@ -309,7 +309,8 @@ def recorded_figures(staging: Path) -> dict[str, dict]:
             continue
         for name, fig in results.read(path).items():
             out[name] = {"value": fig.value, "unit": fig.unit, "label": fig.label, "period": fig.period,
-                         "section": path.stem}
+                         "section": path.stem, "sources": list(fig.sources), "confidence": fig.confidence,
+                         "provenance": fig.provenance}  # how it was computed: rows, columns, as-of filter
     return out
 
 
