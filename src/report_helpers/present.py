@@ -192,21 +192,132 @@ def table(frame: pd.DataFrame, *, title: str, columns: dict[str, str] | None = N
 
 
 class _Shown:
-    """A Figure as a template sees it: ``{x}`` is the formatted value, ``{x.period}`` its period."""
+    """A Figure as a template sees it: ``{x}`` is the formatted value, ``{x.period}`` its period.
 
-    def __init__(self, fig: Figure, escape: Callable[[str], str]):
-        self._fig, self._escape = fig, escape
+    In HTML the value links to the entry saying how it was computed (``target``); in Typst it
+    carries the numbers of its sources as superscript."""
+
+    def __init__(self, fig: Figure, escape: Callable[[str], str], target: str = ""):
+        self._fig, self._escape, self._target = fig, escape, target
 
     def __format__(self, spec: str) -> str:
-        return self._escape(str(self._fig))
+        from . import fmt
+
+        value = fmt.by_unit(self._fig.value, self._fig.unit)
+        low = " (low confidence)" if self._fig.confidence == "Low" else ""
+        if self._escape is html.escape:
+            return (f'<a class="figure" href="#{self._target}" data-figure="{html.escape(self._fig.name)}">'
+                    f"{html.escape(value)}</a>{html.escape(low)}")
+        return self._escape(value) + _typst_cite_numbers(self._fig.sources) + self._escape(low)
 
     @property
-    def period(self) -> str:
-        return self._escape(self._fig.period)
+    def period(self) -> "_Text":
+        return _Text(self._escape(self._fig.period))
 
     @property
-    def label(self) -> str:
-        return self._escape(self._fig.label)
+    def label(self) -> "_Text":
+        return _Text(self._escape(self._fig.label))
+
+
+class _Text(_Shown):
+    """Text already escaped for its representation (a figure's period or label)."""
+
+    def __init__(self, escaped: str):
+        self._escaped = escaped
+
+    def __format__(self, spec: str) -> str:
+        return self._escaped
+
+
+def _typst_cite_numbers(source_ids: Iterable[str]) -> str:
+    """The numbers of a figure's sources, set as superscript after it in the PDF (the citation with
+    the publisher's name, and its link, follows in the sentence's source list)."""
+    known = catalogue.sources()
+    numbers = sorted({known[sid].number for sid in source_ids if sid in known})
+    return f"#super[{','.join(map(str, numbers))}];" if numbers else ""
+
+
+_provenance_section, _provenance_numbers = "", itertools.count(1)
+
+
+def _provenance_target() -> str:
+    """An id for the next provenance entry: numbered per section, so ids are unique in joined pages
+    and the same on every run."""
+    global _provenance_section, _provenance_numbers
+    if _provenance_section != _section:
+        _provenance_section, _provenance_numbers = _section, itertools.count(1)
+    return f"prov-{_section}-{next(_provenance_numbers)}"
+
+
+def _plain_number(value) -> str:
+    if isinstance(value, (int, float)):
+        return f"{value:,.4f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def _term_html(term: dict) -> str:
+    known = catalogue.sources()
+    src = known.get(term.get("source_id", ""))
+    cite = f' <a class="cite" href="#source-{src.number}">[{src.number}]</a>' if src else ""
+    scale = f" × {_plain_number(term['scale'])}" if term.get("scale", 1) != 1 else ""
+    return (f"<code>{html.escape(term['row'])}</code> {html.escape(term['column'])} = "
+            f"{html.escape(_plain_number(term['value']))}{scale}{cite}")
+
+
+def _sum_html(terms: list[dict]) -> str:
+    parts = " + ".join(_term_html(t) for t in terms)
+    return f"({parts})" if len(terms) > 1 else parts
+
+
+def _describe_html(prov: dict) -> str:
+    """How a provenance expression computes its value, in words and row references."""
+    method = prov["method"]
+    if method == "value":
+        return f"the value of {_term_html(prov['input'])}"
+    if method == "share":
+        rounding = f", rounded to {prov['round']} decimal place" if prov.get("round") is not None else ""
+        return f"100 × {_sum_html(prov['numerator'])} ÷ {_sum_html(prov['denominator'])}{rounding}"
+    if method == "ratio":
+        later, earlier = prov["of"]
+        return f"({_describe_html(later)}) ÷ ({_describe_html(earlier)})"
+    if method == "days_between":
+        return f"the days from {_term_html(prov['start'])} to {_term_html(prov['end'])}"
+    if method == "count":
+        return "the number of rows: " + "; ".join(_term_html(t) for t in prov["rows"])
+    return html.escape(str(prov))
+
+
+def _provenance_html(target: str, fig: Figure) -> str:
+    """One entry of a block's "how it was computed" list."""
+    from . import fmt
+    from .errors import DataError
+    from .results import terms
+
+    head = (f'<li id="{target}"><span class="figure-value">{html.escape(str(fig))}</span>: '
+            f"{html.escape(fig.label)}, {html.escape(fig.period)}. ")
+    prov = fig.provenance
+    if not prov:
+        return head + "How this figure was computed was not recorded.</li>"
+    tables = []
+    for name in dict.fromkeys(t["row"].partition(":")[0] for t in terms(prov)):
+        try:
+            title = catalogue.resource(name).get("title", name)
+        except DataError:  # a table renamed since the figure was recorded
+            title = name
+        tables.append(f"{html.escape(title)} (<code>{html.escape(name)}</code>)")
+    as_of = prov.get("as_of")
+    filtered = (f" As-of filter: only rows public by {html.escape(fmt.date(as_of))} "
+                "(their <code>public_date</code> on or before that day)." if as_of else "")
+    return (head + f"Computed as {_describe_html(prov)}. "
+            f"Table{'s' if len(tables) > 1 else ''}: {'; '.join(tables)}.{filtered}</li>")
+
+
+def _provenance_block(entries: list[str]) -> str:
+    if not entries:
+        return ""
+    what = "this figure was" if len(entries) == 1 else "these figures were"
+    return (f'<details class="provenance"><summary>How {what} computed</summary>'
+            f"<ol>{''.join(entries)}</ol></details>")
 
 
 def _format(template: str, values: dict, escape: Callable[[str], str]) -> str:
@@ -221,32 +332,40 @@ def _format(template: str, values: dict, escape: Callable[[str], str]) -> str:
     return "".join(out)
 
 
-def _fill(template: str, values: dict) -> tuple[str, str, list[str], bool] | None:
-    """The template with values filled in, as HTML and Typst; None if any value is missing."""
+def _fill(template: str, values: dict) -> tuple[str, str, list[str], bool, str] | None:
+    """The template with values filled in, as HTML and Typst; None if any value is missing.
+
+    Returns the HTML, the Typst, the sources cited, whether a figure is of low confidence, and the
+    HTML list saying how each figure was computed (each figure in the HTML links to its entry)."""
     if any(v is None for v in values.values()):
         return None
     ids: list[str] = []
     low = False
-    for value in values.values():
+    targets: dict[str, str] = {}
+    for key, value in values.items():
         if isinstance(value, Figure):
             ids += list(value.sources)
             low = low or value.confidence == "Low"
+            targets[key] = _provenance_target()
 
     def wrap(escape):
-        return {k: _Shown(v, escape) if isinstance(v, Figure) else v for k, v in values.items()}
+        return {k: _Shown(v, escape, targets.get(k, "")) if isinstance(v, Figure) else v
+                for k, v in values.items()}
 
+    entries = [_provenance_html(targets[k], v) for k, v in values.items() if k in targets]
     return (_format(template, wrap(html.escape), html.escape), _format(template, wrap(tm.text), tm.text),
-            ids, low)
+            ids, low, _provenance_block(entries))
 
 
 def judgement(label: str, template: str, *, missing: str = NOT_YET, **values) -> None:
     """A stated judgement, with figures filled into the text and cited (``missing`` if one is None)."""
     filled = _fill(template, values)
-    text_html, text_typst, ids, _ = filled if filled else (html.escape(missing), tm.text(missing), [], False)
+    text_html, text_typst, ids, _, how = (filled if filled else
+                                          (html.escape(missing), tm.text(missing), [], False, ""))
     cite_html, cite_typst = _cite(ids) if ids else ("", "")
     sources_html = f' <span class="judgement-sources">({cite_html})</span>' if ids else ""
     _show(f'<aside class="judgement"><p class="judgement-label">{html.escape(label)}</p>'
-          f"<p>{text_html}{sources_html}</p></aside>",
+          f"<p>{text_html}{sources_html}</p>{how}</aside>",
           tm.judgement(label, text_typst + (f" ({cite_typst})" if ids else "")))
 
 
@@ -260,9 +379,9 @@ def finding(template: str, *, missing: str = "", **values) -> None:
             _show(f'<p class="finding not-yet">{html.escape(missing)}</p>',
                   tm.paragraph(tm.text(missing), muted=True))
         return
-    text_html, text_typst, ids, _ = filled
+    text_html, text_typst, ids, _, how = filled
     cite_html, cite_typst = _cite(ids) if ids else ("", "")
-    _show(f'<p class="finding">{text_html}{f" ({cite_html})" if ids else ""}</p>',
+    _show(f'<p class="finding">{text_html}{f" ({cite_html})" if ids else ""}</p>{how}',
           tm.paragraph(text_typst + (f" ({cite_typst})" if ids else "")))
 
 
