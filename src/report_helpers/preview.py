@@ -649,6 +649,20 @@ def _interrupt(*_args) -> None:
     raise KeyboardInterrupt
 
 
+STOP_DEADLINE = 10.0  # seconds a clean stop may take before the workers are ended and the process exits
+
+
+def _force_stop(preview: "Preview") -> None:
+    """A clean stop still unfinished after STOP_DEADLINE (a thread stuck in I/O): end the workers, exit."""
+    log.warning("preview: a clean stop took over %g s; ending the workers and exiting", STOP_DEADLINE)
+    try:
+        if preview.pool is not None:
+            preview.pool.close()
+    finally:
+        print("Preview stopped.", flush=True)
+        os._exit(0)
+
+
 def run(options: PreviewOptions) -> int:
     """Serve and rebuild until Ctrl-C (or SIGTERM). Exit code 0 after a clean stop."""
     import signal
@@ -684,6 +698,9 @@ def run(options: PreviewOptions) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        watchdog = threading.Timer(STOP_DEADLINE, _force_stop, args=(preview,))
+        watchdog.daemon = True
+        watchdog.start()
         signal.signal(signal.SIGTERM, previous)
         preview.stop()
         server.shutdown()
@@ -692,5 +709,6 @@ def run(options: PreviewOptions) -> int:
         if preview.pool is not None:
             preview.pool.close()
         lock.close()
+        watchdog.cancel()
     print("Preview stopped.", flush=True)
     return 0
