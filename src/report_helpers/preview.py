@@ -654,7 +654,11 @@ STOP_DEADLINE = 10.0  # seconds a clean stop may take before the workers are end
 
 def _force_stop(preview: "Preview") -> None:
     """A clean stop still unfinished after STOP_DEADLINE (a thread stuck in I/O): end the workers, exit."""
+    import faulthandler
+    import sys
+
     log.warning("preview: a clean stop took over %g s; ending the workers and exiting", STOP_DEADLINE)
+    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)  # where the stop was stuck, for a report
     try:
         if preview.pool is not None:
             preview.pool.close()
