@@ -77,7 +77,7 @@ def source_line(source_ids: Iterable[str], *, low: bool = False, note: str = "")
     extra = f" {html.escape(note)}" if note else ""
     flag = f' <span class="low-note">{LOW_NOTE}</span>' if low else ""
     return (f'<p class="source-line">Source: {cite_html}.{extra}{flag}</p>',
-            tm.source_line(cite_typst.split("; ") if cite_typst else [], note, LOW_NOTE if low else ""))
+            tm.source_line(cite_typst, note, LOW_NOTE if low else ""))
 
 
 _INNER_ARIA = re.compile(r'\s(?:role|aria-[a-z]+)="[^"]*"')

@@ -47,8 +47,9 @@ def cite(number: int, publisher: str) -> str:
     return f"{link_to(f'source-{number}', shown)} {text(publisher)}"
 
 
-def source_line(cites: Sequence[str], extra: str = "", low_note: str = "") -> str:
-    parts = "; ".join(cites)
+def source_line(cites: str, extra: str = "", low_note: str = "") -> str:
+    """The line under a chart or table; ``cites`` is markup ("[7] Publisher; [12] Publisher")."""
+    parts = cites
     tail = f" {text(extra)}" if extra else ""
     flag = f" {text(low_note)}" if low_note else ""
     return f"#source-line[Source: {parts}.{tail}{flag}]"

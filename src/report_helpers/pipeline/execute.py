@@ -67,15 +67,16 @@ def source_numbers(cells: list) -> list[int | None]:
 
 
 def source_cell_number(executed_path: str, index: int) -> int:
-    """The number JupyterLab shows for a cell of the source notebook (1-based, the injected
-    parameters cell not counted), from its 0-based index in the executed notebook."""
+    """JupyterLab's number (``source_numbers``) of the cell papermill reports by its 0-based index,
+    which counts the cells as they ran: without the error markers papermill adds afterwards."""
     try:
         cells = json.loads(Path(executed_path).read_text(encoding="utf-8"))["cells"]
-        injected = next(i for i, c in enumerate(cells)
-                        if "injected-parameters" in c.get("metadata", {}).get("tags", []))
-    except (OSError, ValueError, KeyError, StopIteration):
+    except (OSError, ValueError, KeyError):
         return index + 1
-    return index if index > injected else index + 1
+    ran = [c for c in cells if "papermill-error-cell-tag" not in c.get("metadata", {}).get("tags", [])]
+    numbers = source_numbers(ran)
+    number = numbers[index] if index < len(numbers) else None
+    return number if number is not None else index + 1
 
 
 def _cell_error(exc, job: Job) -> str:
