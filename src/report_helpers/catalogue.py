@@ -169,11 +169,23 @@ def _check_header(root: Path, res: dict) -> None:
         raise DataError(f"columns are out of the catalogue's order ({', '.join(declared)})", file=file, row=1)
 
 
-@lru_cache(maxsize=None)
-def _read(path: str, mtime: float) -> pd.DataFrame:
+@lru_cache(maxsize=64)
+def _typed(name: str, path: str, mtime_ns: int, size: int, res_json: str) -> pd.DataFrame:
+    """A table read and typed, kept while its file and catalogue entry are unchanged: the sections
+    run in one worker, and the build's own checks, read the same tables many times. Callers get a
+    copy (load_table), so the kept frame is never changed."""
     import pandas as pd
 
-    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    res = json.loads(res_json)
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"not a readable CSV ({exc})", file=f"data/{res['path']}") from None
+    frame = _cast(raw, res["schema"], f"data/{res['path']}")
+    key = res["schema"].get("primaryKey")
+    if key:  # where each row comes from, as the claims register writes it: table:key
+        frame[ROW_REF] = (f"{name}:" + frame[key].astype(str).agg("|".join, axis=1)).astype("string")
+    return frame
 
 
 def _cast(frame: pd.DataFrame, schema: dict, file: str) -> pd.DataFrame:
@@ -272,7 +284,6 @@ def load_table(name: str, as_of: dt.date | None = None, root: Path | None = None
 
     Each row also carries ``row_ref``, its table and primary key (``trade_by_partner:2024|Russia``):
     figures computed from the rows name them, so a reader can follow a number back to its rows."""
-    import pandas as pd
 
     root = root or data_dir()
     res = resource(name, root)
@@ -280,14 +291,8 @@ def load_table(name: str, as_of: dt.date | None = None, root: Path | None = None
     if not path.is_file():
         raise DataError("data file listed in the catalogue is missing", file=f"data/{res['path']}")
     _note_read(path)
-    try:
-        raw = _read(str(path), path.stat().st_mtime)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(f"not a readable CSV ({exc})", file=f"data/{res['path']}") from None
-    frame = _cast(raw, res["schema"], f"data/{res['path']}")
-    key = res["schema"].get("primaryKey")
-    if key:  # where each row comes from, as the claims register writes it: table:key
-        frame[ROW_REF] = (f"{name}:" + frame[key].astype(str).agg("|".join, axis=1)).astype("string")
+    stat = path.stat()
+    frame = _typed(name, str(path), stat.st_mtime_ns, stat.st_size, json.dumps(res, sort_keys=True)).copy()
     if as_of is not None:
         frame = known_by(frame, res, as_of, root)
     return frame.reset_index(drop=True)

@@ -171,6 +171,40 @@ def validate_data(hashes: dict[str, str], cache_root: Path) -> None:
     marker.touch()
 
 
+class _DataCheck:
+    """The data validated on a thread beside the first sections. Nothing is cached or published
+    before it has passed; if it fails, the running sections are stopped and the build ends with
+    the data error (exit 2)."""
+
+    def __init__(self, hashes: dict[str, str], cache_root: Path):
+        import threading
+
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(hashes, cache_root), name="validate",
+                                        daemon=True)
+        self._started = False
+
+    def _run(self, hashes: dict[str, str], cache_root: Path) -> None:
+        try:
+            validate_data(hashes, cache_root)
+        except BaseException as exc:  # re-raised by wait(), in the build's thread
+            self.error = exc
+
+    def start(self) -> None:
+        if not self._started:
+            self._started = True
+            self._thread.start()
+
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def wait(self) -> None:
+        self.start()
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 class _Progress:
     """Log each section's start and end; on a terminal, also a running count."""
 
@@ -192,28 +226,28 @@ class _Progress:
                   file=sys.stderr, flush=True)
 
 
-def _preload_renderers() -> None:
-    """Import the conversion stack while sections run (the driver is idle then)."""
-    import pypandoc  # noqa: F401
-    import typst  # noqa: F401
-
-    from . import assemble, convert, pdf  # noqa: F401
-
-
 def execute(sections: list[Section], build_params: params_mod.BuildParams, staging: Path,
-            options: BuildOptions, hashes: dict[str, str], cache_root: Path):
+            options: BuildOptions, hashes: dict[str, str], cache_root: Path, converter=None):
     """Reuse or run each section, wave by wave (a section after those it reads).
 
-    The data are validated before the first section runs; when sections must run, their workers
-    are started first, so that their imports overlap the validation. Returns the executions and,
-    for each section, what happened to it and why (what --explain prints, once it is known)."""
+    When sections must run, their workers start first and the data are validated while the workers
+    load and run the first wave (_DataCheck); a section's run is cached only once the data have
+    passed. Each section that has run or been reused goes to ``converter`` at once. Returns the
+    executions and, for each section, what happened to it and why (what --explain prints)."""
     import threading
 
     from ..errors import DataError
     from .cache import Decision, SectionCache, code_key, results_digest
     from .execute import Execution, Job, Pool
+    from .render import preload
 
-    threading.Thread(target=_preload_renderers, daemon=True).start()
+    threading.Thread(target=preload, daemon=True).start()
+    by_slug = {s.slug: s for s in sections}
+
+    def ready(result) -> None:
+        progress.done(result)
+        if result.ok and converter is not None:
+            converter.ready(by_slug[result.slug])
 
     results_dir, logs_dir, work_dir = staging / "results", staging / "logs", staging / ".work"
     for folder in (results_dir, logs_dir, work_dir):
@@ -230,6 +264,7 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
     planned: dict[str, Decision] = {}
     deps: dict[str, dict] = {}  # digests of the results each section reads, as it saw them
     workers = max(1, min(options.jobs or os.cpu_count() or 1, len(sections)))
+    data_check = _DataCheck(hashes, cache_root)
     pool = None
     try:
         for wave in execution_waves(sections):
@@ -247,6 +282,8 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
                             decision = Decision(s.slug, True, decision.reason + "; markdown re-rendered")
                         done[s.slug] = Execution(s.slug, True, 0.0)
                         log.info("reused %-28s (cached)", s.slug)
+                        if converter is not None:
+                            converter.ready(s)
                     except OSError:  # another build of a batch dropped the entry meanwhile
                         decision = Decision(s.slug, False, "ran: its cached run was dropped while it was read")
                 if not decision.hit:
@@ -260,19 +297,21 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
                     pool = options.pool or Pool(workers, project_dir=str(project_dir()),
                                                 results_dir=str(results_dir), engine=options.engine,
                                                 cell_timeout=options.cell_timeout)
-                    validate_data(hashes, cache_root)
+                    data_check.start()
                 done = pool.run(to_run, section_timeout=options.section_timeout, on_start=progress.start,
-                                on_done=progress.done, done=done)
+                                on_done=ready, done=done, stop=data_check.failed)
+                data_check.wait()  # before anything is cached
                 for job in to_run:
                     if done[job.slug].ok:
                         cache.store(job.slug, keys[job.slug], Path(job.output), results_dir, data_hashes,
                                     deps[job.slug])
-        if pool is None:
-            validate_data(hashes, cache_root)
+        data_check.wait()
     except DataError:
-        if options.explain:  # validation comes before any section runs: none did
+        if options.explain:  # sections that ran beside the validation are discarded
             for s in sections:
-                print(f"{s.slug}: not run: the data did not pass validation", flush=True)
+                ran = s.slug in done and not planned.get(s.slug, Decision(s.slug, False, "")).hit
+                print(f"{s.slug}: {'ran, but was discarded' if ran else 'not run'}: the data did not pass "
+                      "validation", flush=True)
         raise
     finally:
         if pool is not None and pool is not options.pool:
@@ -325,51 +364,6 @@ def claim_verdicts(build_params: params_mod.BuildParams) -> dict[str, str]:
     register = claims.register(build_params.as_of)
     return {row.claim_id: (row.shown_verdict if isinstance(row.shown_verdict, str) else "")
             for row in register.itertuples()}
-
-
-def render(sections: list[Section], executions: dict, build_params: params_mod.BuildParams,
-           staging: Path, change_note: dict, pdf_standard: str = "ua-1", *, print_pdf: bool = True) -> None:
-    """Executed notebooks -> section pages, briefing.html and briefing.pdf in the staging folder."""
-    import nbformat
-
-    from . import assemble, convert, pdf
-
-    meta = assemble.Meta(build_params.as_of, build_params.edition, assemble.build_time(), change_note)
-    sources = catalogue.sources()
-    pages, printed = [], []
-    for section in sections:
-        run = executions[section.slug]
-        if not run.ok:
-            pages.append(assemble.SectionPage(section.slug, section.title, run.error, failed=True))
-            printed.append(pdf.PrintedSection(section.title, run.error, failed=True))
-            continue
-        executed = nbformat.read(staging / section.path.name, as_version=4)
-        cleaned = convert.clean(executed, edition=build_params.edition)
-        for message in cleaned.dropped:  # "NN_slug.ipynb, cell N: ...", as errors name cells
-            log.warning("%s, %s", section.path.name, message)
-        markdown, unprinted = pdf.section_markdown(cleaned.notebook)
-        for message in unprinted:
-            log.warning("section %s, %s", section.slug, message)
-        page = assemble.SectionPage(section.slug, section.title, convert.fragment(cleaned.notebook, section.slug))
-        (staging / f"{section.path.stem}.html").write_text(assemble.section_page(page, meta, sources),
-                                                          encoding="utf-8")
-        pages.append(page)
-        printed.append(pdf.PrintedSection(section.title, markdown))
-    (staging / "briefing.html").write_text(assemble.briefing_page(pages, meta, sources), encoding="utf-8")
-    if not print_pdf:
-        return
-    start = time.perf_counter()
-    source = pdf.document(printed, meta, assemble.cited(pages, sources))
-    count = pdf.compile_pdf(source, staging / "briefing.pdf", sys_inputs=pdf.inputs(meta, assemble.BRIEFING_TITLE),
-                            built=meta.built, standard=pdf_standard,
-                            attachments=_data_attachments() if pdf_standard.startswith("a-3") else None)
-    log.info("printed briefing.pdf (%d pages, %s) in %.2f s", count, pdf_standard, time.perf_counter() - start)
-
-
-def _data_attachments() -> dict[str, bytes]:
-    """The tables behind the briefing, attached to a PDF/A-3 edition for records offices."""
-    data = project_dir() / "data"
-    return {p.name: p.read_bytes() for p in sorted(data.glob("*.csv"))}
 
 
 def write_manifest(staging: Path, **fields) -> None:
@@ -426,9 +420,12 @@ def build(options: BuildOptions) -> BuildResult:
             log.removeHandler(file_log)
             file_log.close()
 
+        from .render import Converter
+
+        converter = Converter(staging, build_params.edition, typst=options.pdf)
         try:
             result = _build_in(staging, sections, build_params, options, reports_dir, hashes, digest, start,
-                               kind=kind, pointer=pointer, close_log=close_log)
+                               converter, kind=kind, pointer=pointer, close_log=close_log)
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise OutputError(f"could not write the edition in {reports_dir} ({exc.strerror or exc}); "
@@ -437,18 +434,21 @@ def build(options: BuildOptions) -> BuildResult:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         finally:
+            converter.close()
             close_log()
     return result
 
 
 def _build_in(staging: Path, sections: list[Section], build_params: params_mod.BuildParams,
-              options: BuildOptions, reports_dir: Path, hashes: dict, digest: str, start: float, *,
+              options: BuildOptions, reports_dir: Path, hashes: dict, digest: str, start: float, converter, *,
               kind: str, pointer: str, close_log) -> BuildResult:
     from . import changes
+    from .render import render
 
     edition_id = build_params.edition_id
+    facts = converter.submit(lambda: (shown_events(build_params), claim_verdicts(build_params)))
     executions, decisions = execute(sections, build_params, staging, options, hashes,
-                                    options.cache_dir or reports_dir / CACHE_DIR)
+                                    options.cache_dir or reports_dir / CACHE_DIR, converter)
     failed = [s.slug for s in sections if not executions[s.slug].ok]
     status = "ok" if not failed else "partial"
     fields = dict(edition_id=edition_id, kind=kind, pointer=pointer, parameters=build_params.as_dict(),
@@ -462,11 +462,11 @@ def _build_in(staging: Path, sections: list[Section], build_params: params_mod.B
         raise SectionFailed(f"{len(failed)} section(s) failed: {', '.join(failed)}; executed notebooks and "
                             f"log kept in {kept}; the previous edition stays published")
     figures = recorded_figures(staging)
-    events = shown_events(build_params)
-    verdicts = claim_verdicts(build_params)
+    events, verdicts = facts.result()
     previous, same = _comparison(reports_dir, build_params, kind, options.history)
     change_note = changes.compare(previous, figures, events, verdicts, same)
-    render(sections, executions, build_params, staging, change_note, options.pdf_standard, print_pdf=options.pdf)
+    render(sections, executions, converter, build_params, staging, change_note, options.pdf_standard,
+           print_pdf=options.pdf)
     seconds = time.perf_counter() - start
     log.info("built edition %s in %.1f s", edition_id, seconds)
     close_log()

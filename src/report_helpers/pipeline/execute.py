@@ -180,8 +180,11 @@ class Pool:
     def run(self, jobs: list[Job], *, section_timeout: float,
             on_start: Callable[[str], None] = lambda slug: None,
             on_done: Callable[[Execution], None] = lambda result: None,
-            done: dict[str, Execution] | None = None) -> dict[str, Execution]:
-        """Run jobs respecting what each reads; ``done`` may hold results known beforehand."""
+            done: dict[str, Execution] | None = None,
+            stop: Callable[[], bool] = lambda: False) -> dict[str, Execution]:
+        """Run jobs respecting what each reads; ``done`` may hold results known beforehand.
+        When ``stop()`` turns true, the running jobs are ended (their workers replaced) and the
+        jobs not yet given out are left out of the result."""
         done = dict(done or {})
         pending = list(jobs)
 
@@ -190,6 +193,12 @@ class Pool:
             on_done(result)
 
         while pending or any(w.job for w in self.workers):
+            if stop():
+                for index, worker in enumerate(self.workers):
+                    if worker.job:
+                        worker.kill()
+                        self.workers[index] = self._spawn()
+                return done
             for job in list(pending):
                 failed = [r for r in job.reads if r in done and not done[r].ok]
                 if failed:

@@ -1,7 +1,8 @@
 """briefing.pdf with Typst: one tagged document, laid out in one piece.
 
 Each section becomes Markdown in which the display blocks' Typst representations sit as raw Typst
-blocks; pandoc turns the whole briefing into Typst markup in one call, and the Typst compiler
+blocks; pandoc turns each section into Typst markup as soon as the section has run (render.py), the
+sections' markup is joined into one document, and the Typst compiler
 (the `typst` wheel, no system library) prints it behind our page set-up (templates/briefing.typ):
 cover, contents with page numbers, running head, "Page n of N", bookmarks, and the numbered sources.
 
@@ -119,17 +120,22 @@ def _section(section: PrintedSection) -> str:
     return section.markdown
 
 
-def document(sections: list[PrintedSection], meta, sources: list[Source]) -> str:
-    """The whole briefing as one Typst document."""
-    body = _markdown_to_typst("\n\n".join(_section(s) for s in sections))
-    body = re.sub(r"^#horizontalrule$", "#line(length: 100%, stroke: 0.5pt + rule)", body, flags=re.M)
+def section_typst(section: PrintedSection) -> str:
+    """One section as Typst markup. Joined with no separator, the sections' markup is what pandoc
+    makes of the whole briefing at once, so each section can be converted as soon as it has run."""
+    body = _markdown_to_typst(_section(section))
+    return re.sub(r"^#horizontalrule$", "#line(length: 100%, stroke: 0.5pt + rule)", body, flags=re.M)
+
+
+def document(sections_typst: list[str], meta, sources: list[Source]) -> str:
+    """The whole briefing as one Typst document, from its sections' markup (``section_typst``)."""
     return "\n".join([
         (templates_dir() / "briefing.typ").read_text(encoding="utf-8"),
         _cover(meta),
         "#outline(title: [Table of Contents], depth: 2)",
         _changes(meta),
         "#pagebreak()",
-        body,
+        "".join(sections_typst),
         _sources(sources),
     ])
 

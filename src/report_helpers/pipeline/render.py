@@ -1,0 +1,157 @@
+"""Executed sections -> section pages, briefing.html and briefing.pdf in the staging folder.
+
+A section is converted (its HTML fragment with nbconvert, its Typst markup with pandoc) as soon as
+it has run or been reused, on a background thread of the build, while other sections still run on
+the workers. What is left once the last section has run is that section's conversion, the pages,
+and the one Typst compile, which runs beside the writing of the HTML pages (Typst releases the GIL).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import catalogue
+from ..paths import project_dir
+from .sections import Section
+
+log = logging.getLogger("briefing")
+
+
+@dataclass(frozen=True)
+class Converted:
+    """One executed section, converted for both outputs."""
+
+    fragment: str  # HTML (convert.fragment)
+    typst: str  # Typst markup (pdf.section_typst); "" when the PDF is not printed
+    dropped: list[str] = field(default_factory=list)  # outputs a reader does not see, for the log
+    unprinted: list[str] = field(default_factory=list)  # HTML blocks without a print form
+
+
+def convert_section(section: Section, executed: Path, edition: str, *, typst: bool = True) -> Converted:
+    import nbformat
+
+    from . import convert, pdf
+
+    cleaned = convert.clean(nbformat.read(executed, as_version=4), edition=edition)
+    markdown, unprinted = pdf.section_markdown(cleaned.notebook)
+    return Converted(convert.fragment(cleaned.notebook, section.slug),
+                     pdf.section_typst(pdf.PrintedSection(section.title, markdown)) if typst else "",
+                     cleaned.dropped, unprinted)
+
+
+class Converter:
+    """Converts sections on one background thread, in the order they are handed over (``ready``).
+    nbconvert's exporter is not thread-safe, so there is one thread; pandoc runs as a subprocess."""
+
+    def __init__(self, staging: Path, edition: str, *, typst: bool = True):
+        self.staging, self.edition, self.typst = staging, edition, typst
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="convert")
+        self._futures: dict[str, Future] = {}
+        self._lock = threading.Lock()
+
+    def ready(self, section: Section) -> None:
+        """The section's executed notebook is in the staging folder: start converting it."""
+        with self._lock:
+            self._futures[section.slug] = self._pool.submit(
+                convert_section, section, self.staging / section.path.name, self.edition, typst=self.typst)
+
+    def submit(self, fn, *args) -> Future:
+        """Other work for the same thread (what the build reads from the data while sections run)."""
+        return self._pool.submit(fn, *args)
+
+    def result(self, section: Section) -> Converted:
+        with self._lock:
+            future = self._futures.get(section.slug)
+        if future is None:
+            self.ready(section)
+            future = self._futures[section.slug]
+        return future.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def render(sections: list[Section], executions: dict, converter: Converter, build_params, staging: Path,
+           change_note: dict, pdf_standard: str = "ua-1", *, print_pdf: bool = True) -> None:
+    """Section pages, briefing.html and (unless ``print_pdf`` is False) briefing.pdf."""
+    from . import assemble, pdf
+
+    meta = assemble.Meta(build_params.as_of, build_params.edition, assemble.build_time(), change_note)
+    sources = catalogue.sources()
+    pages, printed = [], []
+    for section in sections:
+        run = executions[section.slug]
+        if not run.ok:
+            pages.append(assemble.SectionPage(section.slug, section.title, run.error, failed=True))
+            if print_pdf:
+                printed.append(pdf.section_typst(pdf.PrintedSection(section.title, run.error, failed=True)))
+            continue
+        converted = converter.result(section)
+        for message in converted.dropped:  # "NN_slug.ipynb, cell N: ...", as errors name cells
+            log.warning("%s, %s", section.path.name, message)
+        if print_pdf:
+            for message in converted.unprinted:
+                log.warning("section %s, %s", section.slug, message)
+        pages.append(assemble.SectionPage(section.slug, section.title, converted.fragment))
+        printed.append(converted.typst)
+    printing = None
+    if print_pdf:
+        start = time.perf_counter()
+        printing = _Printing(pdf.document(printed, meta, assemble.cited(pages, sources)), staging, meta,
+                             pdf_standard, start)
+    for section, page in zip(sections, pages):
+        if not page.failed:
+            (staging / f"{section.path.stem}.html").write_text(assemble.section_page(page, meta, sources),
+                                                              encoding="utf-8")
+    (staging / "briefing.html").write_text(assemble.briefing_page(pages, meta, sources), encoding="utf-8")
+    if printing is not None:
+        printing.wait()
+
+
+class _Printing:
+    """briefing.pdf compiled on a thread, while the caller writes the HTML pages."""
+
+    def __init__(self, source: str, staging: Path, meta, standard: str, start: float):
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._print, args=(source, staging, meta, standard, start),
+                                        name="print", daemon=True)
+        self._thread.start()
+
+    def _print(self, source: str, staging: Path, meta, standard: str, start: float) -> None:
+        from . import assemble, pdf
+
+        try:
+            count = pdf.compile_pdf(source, staging / "briefing.pdf",
+                                    sys_inputs=pdf.inputs(meta, assemble.BRIEFING_TITLE), built=meta.built,
+                                    standard=standard,
+                                    attachments=_data_attachments() if standard.startswith("a-3") else None)
+        except BaseException as exc:  # re-raised in the build's thread by wait()
+            self.error = exc
+            return
+        log.info("printed briefing.pdf (%d pages, %s) in %.2f s", count, standard, time.perf_counter() - start)
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error.with_traceback(self.error.__traceback__)
+
+
+def _data_attachments() -> dict[str, bytes]:
+    """The tables behind the briefing, attached to a PDF/A-3 edition for records offices."""
+    data = project_dir() / "data"
+    return {p.name: p.read_bytes() for p in sorted(data.glob("*.csv"))}
+
+
+def preload() -> None:
+    """Import the conversion stack while sections run (the build's own process is idle then)."""
+    import nbformat  # noqa: F401
+    import pypandoc  # noqa: F401
+    import typst  # noqa: F401
+
+    from . import assemble, convert, pdf  # noqa: F401
+
