@@ -113,7 +113,7 @@ def test_same_inputs_and_source_date_epoch_give_identical_files(small_project, t
         assert (one / "latest" / name).read_bytes() == (two / "latest" / name).read_bytes(), name
 
 
-def test_explain_says_nothing_ran_when_the_data_stop_the_build(small_project, tmp_path):
+def test_explain_says_nothing_is_kept_when_the_data_stop_the_build(small_project, tmp_path):
     reports = tmp_path / "reports"
     table = small_project / "data" / "remittances.csv"
     lines = table.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -124,8 +124,12 @@ def test_explain_says_nothing_ran_when_the_data_stop_the_build(small_project, tm
     assert result.returncode == 2 and "remittances.csv" in result.stderr, result.stderr
     said = explained(result)
     assert set(said) == {"why_frenemies", "what_putin_wants"}
-    assert set(said.values()) == {"not run: the data did not pass validation"}
+    # Sections run beside the validation; a failed validation stops them, and nothing they made is
+    # cached or published.
+    assert set(said.values()) <= {"not run: the data did not pass validation",
+                                  "ran, but was discarded: the data did not pass validation"}, said
     assert not list(reports.glob("*/manifest.json"))
+    assert not [p for p in (reports / ".cache").rglob("*") if p.is_file() and "sections" in p.parts]
 
 
 def write_run(folder: Path, slug: str, reads: list[str]) -> tuple[Path, Path]:

@@ -156,53 +156,36 @@ def plan(options: BuildOptions) -> tuple[str, str, bool]:
     return build_params.edition_id, digest, current
 
 
-def validate_data(hashes: dict[str, str], cache_root: Path) -> None:
-    """Check every table against the catalogue, once per distinct set of data files."""
+def validate_data(hashes: dict[str, str], cache_root: Path) -> bool:
+    """Check every table against the catalogue, once per distinct set of data files: True if it
+    validated now, False if these data files had passed before."""
     data_digest = hashlib.sha256(json.dumps({k: v for k, v in hashes.items() if k.startswith("data/")},
                                             sort_keys=True).encode()).hexdigest()
     marker = cache_root / "validated" / data_digest
     if marker.is_file():
-        log.info("data unchanged since it was last validated")
-        return
-    start = time.perf_counter()
+        return False
     catalogue.validate_package()
-    log.info("validated the data against the catalogue in %.1f s", time.perf_counter() - start)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
+    return True
 
 
-class _DataCheck:
-    """The data validated on a thread beside the first sections. Nothing is cached or published
-    before it has passed; if it fails, the running sections are stopped and the build ends with
-    the data error (exit 2)."""
+def check_data(hashes: dict[str, str], cache_root: Path, build_params: params_mod.BuildParams):
+    """Validate the data, then read what the manifest records of them (events shown, claim
+    verdicts). A build runs this on a warm worker beside the first sections (``DATA_CHECK``):
+    there pandas is loaded already, and the build's own process never needs it while sections run."""
+    validated = validate_data(hashes, cache_root)
+    return validated, shown_events(build_params), claim_verdicts(build_params)
 
-    def __init__(self, hashes: dict[str, str], cache_root: Path):
-        import threading
 
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(hashes, cache_root), name="validate",
-                                        daemon=True)
-        self._started = False
+DATA_CHECK = "data check"
 
-    def _run(self, hashes: dict[str, str], cache_root: Path) -> None:
-        try:
-            validate_data(hashes, cache_root)
-        except BaseException as exc:  # re-raised by wait(), in the build's thread
-            self.error = exc
 
-    def start(self) -> None:
-        if not self._started:
-            self._started = True
-            self._thread.start()
-
-    def failed(self) -> bool:
-        return self.error is not None
-
-    def wait(self) -> None:
-        self.start()
-        self._thread.join()
-        if self.error is not None:
-            raise self.error
+def _log_data_check(validated: bool, seconds: float) -> None:
+    if validated:
+        log.info("validated the data against the catalogue (and read events and verdicts) in %.1f s", seconds)
+    else:
+        log.info("data unchanged since it was last validated")
 
 
 class _Progress:
@@ -230,24 +213,33 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
             options: BuildOptions, hashes: dict[str, str], cache_root: Path, converter=None):
     """Reuse or run each section, wave by wave (a section after those it reads).
 
-    When sections must run, their workers start first and the data are validated while the workers
-    load and run the first wave (_DataCheck); a section's run is cached only once the data have
-    passed. Each section that has run or been reused goes to ``converter`` at once. Returns the
-    executions and, for each section, what happened to it and why (what --explain prints)."""
+    When sections must run, the data check (``check_data``) runs on the first free worker beside the
+    first wave; if it fails, the running sections are stopped and the build ends with the data
+    error (exit 2). A section's run is cached only once the data have passed. Each section that has
+    run or been reused goes to ``converter`` at once. Returns the executions, for each section what
+    happened to it and why (what --explain prints), and the data check's events and verdicts."""
     import threading
 
     from ..errors import DataError
     from .cache import Decision, SectionCache, code_key, results_digest
-    from .execute import Execution, Job, Pool
+    from .execute import Call, Execution, Job, Pool
     from .render import preload
 
     threading.Thread(target=preload, daemon=True).start()
     by_slug = {s.slug: s for s in sections}
+    data_call = Call(DATA_CHECK, f"{__name__}:check_data", (hashes, cache_root, build_params))
+    checked: list = []  # the data check's Execution, once it has finished
 
     def ready(result) -> None:
+        if result.slug == DATA_CHECK:
+            checked.append(result)
+            return
         progress.done(result)
         if result.ok and converter is not None:
             converter.ready(by_slug[result.slug])
+
+    def data_failed() -> bool:
+        return bool(checked) and not checked[0].ok
 
     results_dir, logs_dir, work_dir = staging / "results", staging / "logs", staging / ".work"
     for folder in (results_dir, logs_dir, work_dir):
@@ -264,10 +256,10 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
     planned: dict[str, Decision] = {}
     deps: dict[str, dict] = {}  # digests of the results each section reads, as it saw them
     workers = max(1, min(options.jobs or os.cpu_count() or 1, len(sections)))
-    data_check = _DataCheck(hashes, cache_root)
     pool = None
+    waves = execution_waves(sections)
     try:
-        for wave in execution_waves(sections):
+        for number, wave in enumerate(waves):
             to_run = []
             for s in wave:
                 deps[s.slug] = {d: results_digest(results_dir / f"{d}.json") for d in s.reads}
@@ -297,17 +289,29 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
                     pool = options.pool or Pool(workers, project_dir=str(project_dir()),
                                                 results_dir=str(results_dir), engine=options.engine,
                                                 cell_timeout=options.cell_timeout)
-                    data_check.start()
+                    to_run.insert(0, data_call)
+                elif pool is not options.pool:  # no wave from here on runs more sections side by side
+                    pool.shrink(max(len(w) for w in waves[number:]))
                 done = pool.run(to_run, section_timeout=options.section_timeout, on_start=progress.start,
-                                on_done=ready, done=done, stop=data_check.failed)
-                data_check.wait()  # before anything is cached
+                                on_done=ready, done=done, stop=data_failed)
+                done.pop(DATA_CHECK, None)
+                if data_failed():  # a DataError (exit 2), or the check's worker died or timed out
+                    failure = checked[0]
+                    if isinstance(failure.value, BaseException):
+                        raise failure.value
+                    raise RuntimeError(f"the data check did not finish: {failure.error}")
                 for job in to_run:
-                    if done[job.slug].ok:
+                    if isinstance(job, Job) and done[job.slug].ok:
                         cache.store(job.slug, keys[job.slug], Path(job.output), results_dir, data_hashes,
                                     deps[job.slug])
-        data_check.wait()
+        if not checked:  # every section was reused: check here
+            start = time.perf_counter()
+            checked.append(Execution(DATA_CHECK, True, 0.0, value=check_data(hashes, cache_root, build_params)))
+            _log_data_check(checked[0].value[0], time.perf_counter() - start)
+        else:
+            _log_data_check(checked[0].value[0], checked[0].seconds)
     except DataError:
-        if options.explain:  # sections that ran beside the validation are discarded
+        if options.explain:  # sections that ran beside the data check are discarded
             for s in sections:
                 ran = s.slug in done and not planned.get(s.slug, Decision(s.slug, False, "")).hit
                 print(f"{s.slug}: {'ran, but was discarded' if ran else 'not run'}: the data did not pass "
@@ -321,7 +325,8 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
     if options.explain:
         for s in sections:
             print(f"{s.slug}: {decisions[s.slug].reason}", flush=True)
-    return done, decisions
+    _validated, events, verdicts = checked[0].value
+    return done, decisions, (events, verdicts)
 
 
 def _outcome(planned, execution, slug: str):
@@ -446,9 +451,8 @@ def _build_in(staging: Path, sections: list[Section], build_params: params_mod.B
     from .render import render
 
     edition_id = build_params.edition_id
-    facts = converter.submit(lambda: (shown_events(build_params), claim_verdicts(build_params)))
-    executions, decisions = execute(sections, build_params, staging, options, hashes,
-                                    options.cache_dir or reports_dir / CACHE_DIR, converter)
+    executions, decisions, (events, verdicts) = execute(sections, build_params, staging, options, hashes,
+                                                        options.cache_dir or reports_dir / CACHE_DIR, converter)
     failed = [s.slug for s in sections if not executions[s.slug].ok]
     status = "ok" if not failed else "partial"
     fields = dict(edition_id=edition_id, kind=kind, pointer=pointer, parameters=build_params.as_dict(),
@@ -462,7 +466,6 @@ def _build_in(staging: Path, sections: list[Section], build_params: params_mod.B
         raise SectionFailed(f"{len(failed)} section(s) failed: {', '.join(failed)}; executed notebooks and "
                             f"log kept in {kept}; the previous edition stays published")
     figures = recorded_figures(staging)
-    events, verdicts = facts.result()
     previous, same = _comparison(reports_dir, build_params, kind, options.history)
     change_note = changes.compare(previous, figures, events, verdicts, same)
     render(sections, executions, converter, build_params, staging, change_note, options.pdf_standard,

@@ -31,6 +31,18 @@ class Execution:
     ok: bool
     seconds: float
     error: str = ""
+    value: object = None  # a Call's return value, or the exception it raised
+
+
+@dataclass(frozen=True)
+class Call:
+    """A function run on a warm worker beside the sections (the build's data check), where pandas
+    is loaded already. Its return value, or the exception it raised, comes back in the Execution."""
+
+    slug: str
+    function: str  # "package.module:function"
+    args: tuple = ()
+    reads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,21 @@ def _run(job: Job, engine: str, cell_timeout: int) -> Execution:
     return Execution(job.slug, True, time.perf_counter() - start)
 
 
+def _call(call: Call) -> Execution:
+    import importlib
+
+    from .. import catalogue
+
+    catalogue.on_read(None)  # a section's read log must not record what the call reads
+    module, name = call.function.split(":")
+    start = time.perf_counter()
+    try:
+        value = getattr(importlib.import_module(module), name)(*call.args)
+    except Exception as exc:  # the caller decides what it means
+        return Execution(call.slug, False, time.perf_counter() - start, f"{type(exc).__name__}: {exc}", exc)
+    return Execution(call.slug, True, time.perf_counter() - start, value=value)
+
+
 def _worker(conn: Connection, env: dict, engine: str, cell_timeout: int) -> None:
     os.setsid()
     _die_with_parent()
@@ -124,7 +151,7 @@ def _worker(conn: Connection, env: dict, engine: str, cell_timeout: int) -> None
         job = conn.recv()
         if job is None:
             return
-        conn.send(_run(job, engine, cell_timeout))
+        conn.send(_call(job) if isinstance(job, Call) else _run(job, engine, cell_timeout))
 
 
 class _Worker:
@@ -134,10 +161,10 @@ class _Worker:
         self.process.start()
         child.close()
         self.ready = False
-        self.job: Job | None = None
+        self.job: Job | Call | None = None
         self.started = 0.0
 
-    def give(self, job: Job) -> None:
+    def give(self, job: Job | Call) -> None:
         self.conn.send(job)
         self.job, self.started = job, time.monotonic()
 
@@ -147,6 +174,13 @@ class _Worker:
         except (ProcessLookupError, PermissionError):
             self.process.kill()
         self.process.join(timeout=5)
+
+
+def _resident(worker: _Worker) -> int:
+    try:
+        return int(Path(f"/proc/{worker.process.pid}/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 class Pool:
@@ -171,13 +205,21 @@ class Pool:
             worker.kill()
         self.workers = []
 
+    def shrink(self, size: int) -> None:
+        """Close idle workers beyond ``size``, largest first: later waves that run fewer sections
+        side by side give their memory back."""
+        idle = sorted((w for w in self.workers if w.job is None), key=_resident, reverse=True)
+        for worker in idle[:max(0, len(self.workers) - max(1, size))]:
+            worker.kill()
+            self.workers.remove(worker)
+
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
 
-    def run(self, jobs: list[Job], *, section_timeout: float,
+    def run(self, jobs: list[Job | Call], *, section_timeout: float,
             on_start: Callable[[str], None] = lambda slug: None,
             on_done: Callable[[Execution], None] = lambda result: None,
             done: dict[str, Execution] | None = None,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,10 +121,25 @@ def _section(section: PrintedSection) -> str:
     return section.markdown
 
 
+_RAW_TYPST = re.compile(rf"^{_FENCE}{{=typst}}\n(.*?)\n{_FENCE}$", re.S | re.M)
+
+
 def section_typst(section: PrintedSection) -> str:
     """One section as Typst markup. Joined with no separator, the sections' markup is what pandoc
-    makes of the whole briefing at once, so each section can be converted as soon as it has run."""
-    body = _markdown_to_typst(_section(section))
+    makes of the whole briefing at once, so each section can be converted as soon as it has run.
+
+    Pandoc passes raw Typst blocks through untouched, so they are held back and pandoc sees a short
+    placeholder for each: the charts' SVG would otherwise make it parse megabytes (about 100 MB of
+    memory for a section with charts, beside the workers)."""
+    held: list[str] = []
+    token = f"held-typst-{uuid.uuid4().hex}"
+
+    def hold(match: re.Match) -> str:
+        held.append(match.group(1))
+        return f"{_FENCE}{{=typst}}\n// {token}-{len(held) - 1}\n{_FENCE}"
+
+    body = _markdown_to_typst(_RAW_TYPST.sub(hold, _section(section)))
+    body = re.sub(rf"^// {token}-(\d+)$", lambda m: held[int(m.group(1))], body, flags=re.M)
     return re.sub(r"^#horizontalrule$", "#line(length: 100%, stroke: 0.5pt + rule)", body, flags=re.M)
 
 

@@ -60,10 +60,6 @@ class Converter:
             self._futures[section.slug] = self._pool.submit(
                 convert_section, section, self.staging / section.path.name, self.edition, typst=self.typst)
 
-    def submit(self, fn, *args) -> Future:
-        """Other work for the same thread (what the build reads from the data while sections run)."""
-        return self._pool.submit(fn, *args)
-
     def result(self, section: Section) -> Converted:
         with self._lock:
             future = self._futures.get(section.slug)
