@@ -308,10 +308,14 @@ def sources(root: Path | None = None) -> dict[str, Source]:
 
 @lru_cache(maxsize=4)
 def _sources(path: str, mtime: float) -> dict[str, Source]:
-    frame = load_table(SOURCES, root=Path(path).parent)
+    """Read with the csv module: the build's own process numbers the sources without loading pandas.
+    Every field used is a required string (the catalogue), stripped as ``load_table`` strips it."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    fields = ("source_id", "publisher", "title", "url", "published")
     return {
-        row.source_id: Source(i, row.source_id, row.publisher, row.title, row.url, row.published)
-        for i, row in enumerate(frame.itertuples(index=False), start=1)
+        row["source_id"].strip(): Source(i, *(row[f].strip() for f in fields))
+        for i, row in enumerate(rows, start=1)
     }
 
 

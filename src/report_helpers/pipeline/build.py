@@ -292,8 +292,12 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
                     to_run.insert(0, data_call)
                 elif pool is not options.pool:  # no wave from here on runs more sections side by side
                     pool.shrink(max(len(w) for w in waves[number:]))
+                if converter is not None and len(pool.workers) > 1:
+                    converter.pause()  # convert once fewer sections run side by side (memory)
                 done = pool.run(to_run, section_timeout=options.section_timeout, on_start=progress.start,
                                 on_done=ready, done=done, stop=data_failed)
+                if converter is not None:
+                    converter.resume()
                 done.pop(DATA_CHECK, None)
                 if data_failed():  # a DataError (exit 2), or the check's worker died or timed out
                     failure = checked[0]

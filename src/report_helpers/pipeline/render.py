@@ -46,25 +46,46 @@ def convert_section(section: Section, executed: Path, edition: str, *, typst: bo
 
 class Converter:
     """Converts sections on one background thread, in the order they are handed over (``ready``).
-    nbconvert's exporter is not thread-safe, so there is one thread; pandoc runs as a subprocess."""
+    nbconvert's exporter is not thread-safe, so there is one thread; pandoc runs as a subprocess.
+
+    While paused, sections wait: the build pauses it while two workers run sections side by side,
+    so that a pandoc process does not add to the peak memory of the process tree."""
 
     def __init__(self, staging: Path, edition: str, *, typst: bool = True):
         self.staging, self.edition, self.typst = staging, edition, typst
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="convert")
         self._futures: dict[str, Future] = {}
+        self._waiting: list[Section] | None = None  # a list while paused
         self._lock = threading.Lock()
 
     def ready(self, section: Section) -> None:
-        """The section's executed notebook is in the staging folder: start converting it."""
+        """The section's executed notebook is in the staging folder: convert it (once resumed)."""
         with self._lock:
-            self._futures[section.slug] = self._pool.submit(
-                convert_section, section, self.staging / section.path.name, self.edition, typst=self.typst)
+            if self._waiting is not None:
+                self._waiting.append(section)
+                return
+            self._submit(section)
+
+    def _submit(self, section: Section) -> None:
+        self._futures[section.slug] = self._pool.submit(
+            convert_section, section, self.staging / section.path.name, self.edition, typst=self.typst)
+
+    def pause(self) -> None:
+        with self._lock:
+            if self._waiting is None:
+                self._waiting = []
+
+    def resume(self) -> None:
+        with self._lock:
+            waiting, self._waiting = self._waiting or [], None
+            for section in waiting:
+                self._submit(section)
 
     def result(self, section: Section) -> Converted:
+        self.resume()
         with self._lock:
-            future = self._futures.get(section.slug)
-        if future is None:
-            self.ready(section)
+            if section.slug not in self._futures:
+                self._submit(section)
             future = self._futures[section.slug]
         return future.result()
 
