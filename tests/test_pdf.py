@@ -183,7 +183,7 @@ def test_every_cited_number_names_the_source_listed_under_it(pdf_path, full_edit
     assert html_listed == listed
 
 
-def test_links_cover_their_text_only_and_land_on_the_right_page(pdf_path):
+def test_links_cover_their_text_only_land_on_the_right_page_and_name_their_source(pdf_path):
     reader = PdfReader(pdf_path)
     listed = sources_list(reader)
     page_texts = [flat_text(p.extract_text()) for p in reader.pages]
@@ -211,6 +211,9 @@ def test_links_cover_their_text_only_and_land_on_the_right_page(pdf_path):
             if cite:
                 n = int(cite.group(1))
                 assert f"{n}. {listed[n]}" in page_texts[target], (number + 1, n, target + 1)
+                # what a screen reader announces: the source, not only a page number
+                assert str(annot["/Contents"]) == f"Source {n}, {listed[n]}, page {target + 1}", \
+                    (number + 1, str(annot["/Contents"]))
                 checked["citation"] += 1
             else:
                 title = flat_text(re.sub(r"[ .]*\d+\s*$", "", inside.replace(". ", " ")))

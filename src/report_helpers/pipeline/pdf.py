@@ -162,12 +162,24 @@ def inputs(meta, title: str) -> dict[str, str]:
             "running-head": f"{title} · as of {meta.as_of_text} · {meta.edition} edition"}
 
 
+# Where each source entry's anchor landed, read back after compiling (``Compiler.query``).
+_ANCHORS_QUERY = """
+#context [#metadata(query(selector(metadata)).filter(m => m.has("label")
+  and str(m.label).starts-with("source-")).map(m => (number: int(str(m.label).slice(7)),
+  page: m.location().page(), y: m.location().position().y / 1pt))) <source-anchors>]
+"""
+
+
 def compile_pdf(source: str, target: Path, *, sys_inputs: dict[str, str], built: dt.datetime,
-                standard: str = DEFAULT_STANDARD, attachments: dict[str, bytes] | None = None) -> int:
+                standard: str = DEFAULT_STANDARD, attachments: dict[str, bytes] | None = None,
+                sources: list[Source] | None = None) -> int:
     """Print the document to ``target``; return its number of pages. Typst checks the standard
-    (for PDF/UA-1: alt text on every image, tagged structure) and refuses a document that fails it."""
+    (for PDF/UA-1: alt text on every image, tagged structure) and refuses a document that fails it.
+    With ``sources``, each citation link is described by the source it leads to (describe_citations)."""
+    import json
+    import tempfile
+
     import typst
-    from pypdf import PdfReader
 
     from ..theme import font_files
 
@@ -179,7 +191,45 @@ def compile_pdf(source: str, target: Path, *, sys_inputs: dict[str, str], built:
             f'#pdf.attach({tm.string(name)}, bytes({tm.string(data.decode("utf-8"))}), '
             f'mime-type: "text/csv", relationship: "data", description: {tm.string("Table " + name)})'
             for name, data in attachments.items())
-    pdf = typst.compile(source.encode("utf-8"), format="pdf", font_paths=fonts, ignore_system_fonts=True,
-                        sys_inputs=sys_inputs, pdf_standards=STANDARDS[standard], timestamp=built)
-    target.write_bytes(pdf)
-    return len(PdfReader(target).pages)
+    with tempfile.TemporaryDirectory(prefix="briefing-typst-") as folder:
+        main = Path(folder) / "briefing.typ"  # a file: the binding queries only documents read from files
+        main.write_text(source + _ANCHORS_QUERY, encoding="utf-8")
+        compiler = typst.Compiler(str(main), root=folder, font_paths=fonts, ignore_system_fonts=True,
+                                  sys_inputs=sys_inputs)
+        pdf = compiler.compile(format="pdf", pdf_standards=STANDARDS[standard], timestamp=built)
+        anchors = json.loads(compiler.query("<source-anchors>", field="value", one=True)) if sources else []
+    return describe_citations(pdf, target, anchors, sources or [])
+
+
+def describe_citations(pdf: bytes, target: Path, anchors: list[dict], sources: list[Source]) -> int:
+    """Write the PDF to ``target`` with every link to a source entry described as "Source 7,
+    Armstat …, page 27"; return its number of pages.
+
+    Typst describes a link inside the document by its target page only ("page 27"), and screen readers
+    read that description instead of the link's text (typst/typst#8877). The entry a citation leads to
+    is found from where its anchor landed: Typst points such a link 10 pt above the anchor. Saved with
+    pikepdf (qpdf), objects packed into streams, the ID derived from the content (reproducible)."""
+    import io
+
+    import pikepdf
+
+    by_number = {s.number: s for s in sources}
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        page_index = {page.obj.objgen: i for i, page in enumerate(doc.pages)}
+        anchors_on: dict[int, list[tuple[float, int]]] = {}
+        for anchor in anchors:
+            anchors_on.setdefault(anchor["page"] - 1, []).append((anchor["y"], anchor["number"]))
+        for page in doc.pages:
+            height = float(page.mediabox[3]) - float(page.mediabox[1])
+            for annot in page.obj.get("/Annots", []):
+                dest = annot.get("/Dest")
+                if not isinstance(dest, pikepdf.Array) or len(dest) < 4 or dest[1] != "/XYZ":
+                    continue
+                index = page_index.get(dest[0].objgen)
+                y = height - float(dest[3]) + 10  # the anchor's y, from the top, as Typst reports it
+                number = next((n for top, n in anchors_on.get(index, []) if abs(top - y) < 1), None)
+                if number in by_number:
+                    s = by_number[number]
+                    annot.Contents = pikepdf.String(f"Source {s.number}, {s.publisher}, page {index + 1}")
+        doc.save(target, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        return len(doc.pages)

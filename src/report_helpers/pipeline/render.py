@@ -116,46 +116,23 @@ def render(sections: list[Section], executions: dict, converter: Converter, buil
                 log.warning("section %s, %s", section.slug, message)
         pages.append(assemble.SectionPage(section.slug, section.title, converted.fragment))
         printed.append(converted.typst)
-    printing = None
-    if print_pdf:
-        start = time.perf_counter()
-        printing = _Printing(pdf.document(printed, meta, assemble.cited(pages, sources)), staging, meta,
-                             pdf_standard, start)
-    for section, page in zip(sections, pages):
-        if not page.failed:
-            (staging / f"{section.path.stem}.html").write_text(assemble.section_page(page, meta, sources),
-                                                              encoding="utf-8")
-    (staging / "briefing.html").write_text(assemble.briefing_page(pages, meta, sources), encoding="utf-8")
-    if printing is not None:
-        printing.wait()
-
-
-class _Printing:
-    """briefing.pdf compiled on a thread, while the caller writes the HTML pages."""
-
-    def __init__(self, source: str, staging: Path, meta, standard: str, start: float):
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._print, args=(source, staging, meta, standard, start),
-                                        name="print", daemon=True)
-        self._thread.start()
-
-    def _print(self, source: str, staging: Path, meta, standard: str, start: float) -> None:
-        from . import assemble, pdf
-
-        try:
-            count = pdf.compile_pdf(source, staging / "briefing.pdf",
-                                    sys_inputs=pdf.inputs(meta, assemble.BRIEFING_TITLE), built=meta.built,
-                                    standard=standard,
-                                    attachments=_data_attachments() if standard.startswith("a-3") else None)
-        except BaseException as exc:  # re-raised in the build's thread by wait()
-            self.error = exc
-            return
-        log.info("printed briefing.pdf (%d pages, %s) in %.2f s", count, standard, time.perf_counter() - start)
-
-    def wait(self) -> None:
-        self._thread.join()
-        if self.error is not None:
-            raise self.error.with_traceback(self.error.__traceback__)
+    with ThreadPoolExecutor(1, thread_name_prefix="print") as printer:
+        if print_pdf:  # Typst prints on a thread while the HTML pages are written
+            start = time.perf_counter()
+            cited = assemble.cited(pages, sources)
+            printing = printer.submit(
+                pdf.compile_pdf, pdf.document(printed, meta, cited), staging / "briefing.pdf",
+                sys_inputs=pdf.inputs(meta, assemble.BRIEFING_TITLE), built=meta.built, standard=pdf_standard,
+                attachments=_data_attachments() if pdf_standard.startswith("a-3") else None, sources=cited)
+        for section, page in zip(sections, pages):
+            if not page.failed:
+                (staging / f"{section.path.stem}.html").write_text(assemble.section_page(page, meta, sources),
+                                                                  encoding="utf-8")
+        (staging / "briefing.html").write_text(assemble.briefing_page(pages, meta, sources), encoding="utf-8")
+        if print_pdf:
+            count = printing.result()
+            log.info("printed briefing.pdf (%d pages, %s) in %.2f s", count, pdf_standard,
+                     time.perf_counter() - start)
 
 
 def _data_attachments() -> dict[str, bytes]:
