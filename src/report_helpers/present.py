@@ -390,7 +390,10 @@ def as_of_line(ctx) -> None:
     from . import fmt
 
     line = f"As of {fmt.date(ctx.as_of)}: data and events after this date are left out."
-    _show(f'<p class="as-of">{html.escape(line)}</p>', tm.paragraph(tm.text(line), muted=True))
+    # Printed, it sticks to what follows, as the heading before it does: a section never ends a page
+    # with its title and this line alone.
+    _show(f'<p class="as-of">{html.escape(line)}</p>',
+          f"#block(sticky: true)[{tm.paragraph(tm.text(line), muted=True)}]")
 
 
 def note(text: str, *, label: str = "Note") -> None:
