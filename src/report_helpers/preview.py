@@ -702,9 +702,14 @@ def run(options: PreviewOptions) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        import faulthandler
+
         watchdog = threading.Timer(STOP_DEADLINE, _force_stop, args=(preview,))
         watchdog.daemon = True
         watchdog.start()
+        # Last resort, from a C thread that needs no lock and no GIL: if even the watchdog cannot end
+        # the process, dump every thread's stack to the log and exit 1.
+        faulthandler.dump_traceback_later(2 * STOP_DEADLINE, exit=True)
         signal.signal(signal.SIGTERM, previous)
         preview.stop()
         server.shutdown()
@@ -714,5 +719,6 @@ def run(options: PreviewOptions) -> int:
             preview.pool.close()
         lock.close()
         watchdog.cancel()
+        faulthandler.cancel_dump_traceback_later()
     print("Preview stopped.", flush=True)
     return 0
