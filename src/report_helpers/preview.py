@@ -696,7 +696,9 @@ def run(options: PreviewOptions) -> int:
         import webbrowser
 
         threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C and SIGTERM stop it, also when it was started with SIGINT ignored (a shell's background
+    # job inherits that, and Python then leaves SIGINT ignored).
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         preview.watch()
     except KeyboardInterrupt:
@@ -710,7 +712,8 @@ def run(options: PreviewOptions) -> int:
         # Last resort, from a C thread that needs no lock and no GIL: if even the watchdog cannot end
         # the process, dump every thread's stack to the log and exit 1.
         faulthandler.dump_traceback_later(2 * STOP_DEADLINE, exit=True)
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         preview.stop()
         server.shutdown()
         server.server_close()

@@ -231,5 +231,8 @@ def describe_citations(pdf: bytes, target: Path, anchors: list[dict], sources: l
                 if number in by_number:
                     s = by_number[number]
                     annot.Contents = pikepdf.String(f"Source {s.number}, {s.publisher}, page {index + 1}")
-        doc.save(target, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
-        return len(doc.pages)
+        out = io.BytesIO()  # written by Python: a full disk is an OSError, not an abort inside qpdf
+        doc.save(out, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        pages = len(doc.pages)
+    target.write_bytes(out.getvalue())
+    return pages
