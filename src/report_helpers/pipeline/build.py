@@ -193,9 +193,11 @@ class _Progress:
 
     def __init__(self, total: int):
         self.total, self.finished = total, 0
+        self.started: set[str] = set()
         self.tty = sys.stderr.isatty()
 
     def start(self, slug: str) -> None:
+        self.started.add(slug)
         log.info("running %s", slug)
 
     def done(self, result) -> None:
@@ -318,8 +320,9 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
         if options.explain:  # sections that ran beside the data check are discarded
             for s in sections:
                 ran = s.slug in done and not planned.get(s.slug, Decision(s.slug, False, "")).hit
-                print(f"{s.slug}: {'ran, but was discarded' if ran else 'not run'}: the data did not pass "
-                      "validation", flush=True)
+                what = ("ran, but was discarded" if ran else "stopped" if s.slug in progress.started
+                        else "not run")
+                print(f"{s.slug}: {what}: the data did not pass validation", flush=True)
         raise
     finally:
         if pool is not None and pool is not options.pool:
