@@ -168,3 +168,26 @@ def test_section_cache_keeps_several_states_within_its_size_bound(tmp_path):
     miss = cache.lookup("s", "key", {"a.csv": "5"}, {})
     assert miss.reason == "ran: data/a.csv, which it reads, changed"
 
+
+
+def test_data_check_keeps_events_and_verdicts_per_data_code_and_as_of_date(tmp_path):
+    """A rebuild with unchanged data reads the manifest's events and verdicts back from the cache."""
+    from report_helpers.pipeline import build as steps
+
+    sections, params = steps.check_inputs(steps.BuildOptions(given={"as_of": "2024-06-30"}))
+    hashes = steps.input_hashes(sections)
+    validated, events, verdicts = steps.check_data(hashes, tmp_path, params)
+    assert validated and events and verdicts
+    kept = list((tmp_path / "facts").glob("*.json"))
+    assert len(kept) == 1 and json.loads(kept[0].read_text()) == {"events": events, "verdicts": verdicts}
+    # Mark the kept file, to tell reading it back from computing again.
+    kept[0].write_text(json.dumps({"events": {"marked": {}}, "verdicts": {"c01": "marked"}}))
+    assert steps.check_data(hashes, tmp_path, params) == (False, {"marked": {}}, {"c01": "marked"})
+    # Other data, other helper code or another as-of date: computed afresh, and kept beside it.
+    _, later_params = steps.check_inputs(steps.BuildOptions(given={"as_of": "2025-06-30"}))
+    for other_hashes, other_params in (({**hashes, "data/events.csv": "0" * 64}, params),
+                                       ({**hashes, "report_helpers/claims.py": "0" * 64}, params),
+                                       (hashes, later_params)):
+        _, other_events, other_verdicts = steps.check_data(other_hashes, tmp_path, other_params)
+        assert "marked" not in other_events and other_verdicts.get("c01") != "marked"
+    assert len(list((tmp_path / "facts").glob("*.json"))) == 4

@@ -173,9 +173,26 @@ def validate_data(hashes: dict[str, str], cache_root: Path) -> bool:
 def check_data(hashes: dict[str, str], cache_root: Path, build_params: params_mod.BuildParams):
     """Validate the data, then read what the manifest records of them (events shown, claim
     verdicts). A build runs this on a warm worker beside the first sections (``DATA_CHECK``):
-    there pandas is loaded already, and the build's own process never needs it while sections run."""
+    there pandas is loaded already, and the build's own process never needs it while sections run.
+
+    The events and verdicts are kept in the cache folder, keyed by the data, the helper code, the
+    package versions and the as-of date: a rebuild after a markdown edit reads them back."""
     validated = validate_data(hashes, cache_root)
-    return validated, shown_events(build_params), claim_verdicts(build_params)
+    key = hashlib.sha256(json.dumps([{k: v for k, v in hashes.items() if k.startswith(("data/", "report_helpers/"))},
+                                     build_params.as_of.isoformat(), package_versions()],
+                                    sort_keys=True).encode()).hexdigest()
+    kept = cache_root / "facts" / f"{key}.json"
+    try:
+        facts = json.loads(kept.read_text(encoding="utf-8"))
+        return validated, facts["events"], facts["verdicts"]
+    except (OSError, ValueError, KeyError):
+        pass
+    events, verdicts = shown_events(build_params), claim_verdicts(build_params)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    partial = kept.with_name(f".{kept.name}.{os.getpid()}")
+    partial.write_text(json.dumps({"events": events, "verdicts": verdicts}), encoding="utf-8")
+    os.replace(partial, kept)  # whole or absent: builds of a batch may write it at the same time
+    return validated, events, verdicts
 
 
 DATA_CHECK = "data check"
