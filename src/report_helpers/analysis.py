@@ -100,9 +100,10 @@ def share_figure(shares: pd.DataFrame, *, name: str, partner: str, label: str, y
     row = rows[rows["year"] == row_year]
     if row.empty:
         return None
+    origin = _origin(row.iloc[0], "share_pct")
     return Figure(name=name, value=float(row["share_pct"].iloc[0]), unit="pct", label=label,
-                  period=str(row_year), sources=_sources_read(_origin(row.iloc[0], "share_pct"), row),
-                  confidence=_worst(row["confidence"]), provenance=_origin(row.iloc[0], "share_pct"))
+                  period=str(row_year), sources=_sources_read(origin, row),
+                  confidence=_worst(row["confidence"]), provenance=origin)
 
 
 def _sources_read(provenance: dict, rows: pd.DataFrame) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ import calendar
 import datetime as dt
 import hashlib
 import io
+import json
 import logging
 import os
 import shutil
@@ -226,12 +227,15 @@ def _history(reports_dir: Path, options) -> list[dict]:
 def _check(staging: Path, reply: dict, digest: str) -> dict:
     """The received edition's manifest, once every file matches its digest and the edition was built
     from the same inputs as this checkout's (notebooks, data, helper code, package versions)."""
-    from .pipeline import build as build_mod, publish
+    from .pipeline import build as build_mod
 
     manifest_bytes = (staging / "manifest.json").read_bytes() if (staging / "manifest.json").is_file() else b""
     if hashlib.sha256(manifest_bytes).hexdigest() != reply.get("manifest_sha256"):
         raise BriefingError("its manifest.json does not match the digest the worker sent")
-    manifest = publish.read_manifest(staging) or {}
+    try:
+        manifest = json.loads(manifest_bytes or b"{}")  # the bytes just checked, not a second read
+    except ValueError:
+        manifest = {}
     listed = manifest.get("files", {})
     present = {p.relative_to(staging).as_posix() for p in staging.rglob("*")
                if p.is_file() and p.name != "manifest.json"}

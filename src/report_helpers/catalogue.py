@@ -62,14 +62,25 @@ class Source:
 
 
 def read_catalogue(root: Path | None = None) -> dict:
+    """The catalogue, parsed once per state of the file (every table load and citation looks up its
+    entry); callers only read the dict they get, which is shared."""
     path = (root or data_dir()) / CATALOGUE
     _note_read(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        stat = path.stat()
     except FileNotFoundError:
         raise DataError("the data catalogue is missing", file=str(path)) from None
+    return _parsed_catalogue(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4)
+def _parsed_catalogue(path: str, mtime_ns: int, size: int) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError("the data catalogue is missing", file=path) from None
     except json.JSONDecodeError as exc:
-        raise DataError(f"not valid JSON ({exc.msg} at line {exc.lineno})", file=str(path)) from None
+        raise DataError(f"not valid JSON ({exc.msg} at line {exc.lineno})", file=path) from None
 
 
 def resource(name: str, root: Path | None = None) -> dict:

@@ -41,6 +41,15 @@ def _parameter_help() -> str:
     return "\n".join(lines)
 
 
+def _folder_options(command: argparse.ArgumentParser, *, reports_help: str | None = None,
+                    lock_wait: bool = True, lock_wait_help: str | None = None) -> None:
+    """--reports-dir, --lock-wait and -q/--quiet, as every command on a reports folder takes them."""
+    command.add_argument("--reports-dir", type=Path, default=Path("reports"), metavar="DIR", help=reports_help)
+    if lock_wait:
+        command.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS", help=lock_wait_help)
+    command.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="briefing", description="Build the Frenemies briefing.")
     commands = top.add_subparsers(dest="command", required=True)
@@ -59,8 +68,6 @@ def parser() -> argparse.ArgumentParser:
                             "(default: full)")
     build.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                        help="set a notebook parameter; repeatable")
-    build.add_argument("--reports-dir", type=Path, default=Path("reports"), metavar="DIR",
-                       help="where editions are written (default: reports)")
     build.add_argument("--force", action="store_true",
                        help="ignore the section cache and rebuild, even if the edition is up to date")
     build.add_argument("--explain", action="store_true",
@@ -80,9 +87,8 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--pdf-standard", choices=("ua-1", "a-2b", "a-2a", "a-3b", "a-3a"), default="ua-1",
                        help="ua-1: tagged, accessible PDF/UA-1 (default); a-2b, a-2a, a-3b, a-3a: also PDF/A "
                             "for records offices (a-3*: the data tables ride along as attachments)")
-    build.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS",
-                       help="how long to wait for another build to finish (default: 60)")
-    build.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    _folder_options(build, reports_help="where editions are written (default: reports)",
+                    lock_wait_help="how long to wait for another build to finish (default: 60)")
     build.add_argument("--only", metavar="SLUG[,SLUG...]",
                        help="build only these sections (names after the NN_ of notebooks/NN_slug.ipynb), "
                             "plus those whose results they read, as a subset edition in REPORTS_DIR/.only/; "
@@ -103,15 +109,13 @@ def parser() -> argparse.ArgumentParser:
                        help="which dates in the range (default: month-end)")
     batch.add_argument("--edition", choices=("full", "brief"), help="edition of every build (default: full)")
     batch.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
-    batch.add_argument("--reports-dir", type=Path, default=Path("reports"), metavar="DIR")
     batch.add_argument("--workers", type=int, default=0, metavar="N",
                        help="editions built at once on this machine (default: one per core)")
     batch.add_argument("--scheduler", metavar="ADDRESS",
                        help="a dask.distributed scheduler (e.g. tcp://127.0.0.1:8786) to run editions on")
     batch.add_argument("--force", action="store_true", help="ignore the section cache")
     batch.add_argument("--engine", choices=("warm", "kernel"), default="warm")
-    batch.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS")
-    batch.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    _folder_options(batch)
 
     prune = commands.add_parser(
         "prune", help="remove old editions and failed runs, never one a latest* pointer names",
@@ -123,10 +127,8 @@ def parser() -> argparse.ArgumentParser:
                      help="keep the N newest editions of each kind (by as-of date) and the N newest failed runs")
     how.add_argument("--older-than", type=float, metavar="DAYS",
                      help="remove editions built, and failed runs that failed, more than DAYS days ago")
-    prune.add_argument("--reports-dir", type=Path, default=Path("reports"), metavar="DIR")
     prune.add_argument("--dry-run", action="store_true", help="say what would be removed; remove nothing")
-    prune.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS")
-    prune.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    _folder_options(prune)
     preview = commands.add_parser(
         "preview", help="serve the HTML briefing on localhost, rebuilt on every save, reloading itself",
         description="Serve the briefing's HTML on http://HOST:PORT/ and watch notebooks/, data/ and the "
@@ -141,13 +143,11 @@ def parser() -> argparse.ArgumentParser:
     preview.add_argument("--as-of", metavar="YYYY-MM-DD", help="as for build (default: today)")
     preview.add_argument("--edition", choices=("full", "brief"), help="as for build (default: full)")
     preview.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
-    preview.add_argument("--reports-dir", type=Path, default=Path("reports"), metavar="DIR",
-                         help="its .preview/ and .cache/ are used (default: reports)")
     preview.add_argument("--pdf", action="store_true", help="also print briefing.pdf on every rebuild")
     preview.add_argument("--no-open", dest="open_browser", action="store_false",
                          help="do not open a browser")
     preview.add_argument("--jobs", type=int, default=0, metavar="N", help="warm workers (default: one per core)")
-    preview.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    _folder_options(preview, reports_help="its .preview/ and .cache/ are used (default: reports)", lock_wait=False)
     send = commands.add_parser(
         "send", help="email an edition to distribution lists, once per recipient",
         description="Email the latest complete edition (or --edition-id) to every address of each list "
@@ -160,15 +160,24 @@ def parser() -> argparse.ArgumentParser:
                       help="a list of the distribution file (repeatable)")
     send.add_argument("--config", type=Path, metavar="FILE",
                       help="the distribution file (default: distribution.toml at the project root)")
-    send.add_argument("--reports-dir", type=Path, default=Path("reports"), metavar="DIR")
     send.add_argument("--edition-id", metavar="ID", help="send this edition instead of the latest complete one")
     send.add_argument("--only-if-changed", action="store_true",
                       help="skip a recipient whose last edition had the same key figures, events and verdicts")
     send.add_argument("--dry-run", action="store_true",
                       help="check everything and say what would be sent; connect to nothing, send nothing")
-    send.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS")
-    send.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    _folder_options(send)
     return top
+
+
+def _given(args) -> dict[str, str]:
+    """The notebook parameters a command was given: -p NAME=VALUE, then --as-of and --edition."""
+    from .params import parse_assignments
+
+    given = parse_assignments(args.param)
+    for name in ("as_of", "edition"):
+        if getattr(args, name, None) is not None:
+            given[name] = getattr(args, name)
+    return given
 
 
 def configure_logging(quiet: bool) -> None:
@@ -189,7 +198,6 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import UsageError
     from .pipeline import subset
     from .pipeline.build import CACHE_DIR, BuildOptions, build
-    from .params import parse_assignments
 
     if args.command == "batch":
         return _batch(args)
@@ -200,11 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "preview":
         return _preview(args)
     try:
-        given = parse_assignments(args.param)
-        if args.as_of is not None:
-            given["as_of"] = args.as_of
-        if args.edition is not None:
-            given["edition"] = args.edition
+        given = _given(args)
         only = subset.parse(args.only)
         if only and args.send:
             raise UsageError("--only builds a subset edition, which is never sent; leave out --send")
@@ -242,13 +246,10 @@ def _batch(args) -> int:
 
     from .batch import as_of_dates, run_batch
     from .pipeline.build import BuildOptions
-    from .params import parse_assignments
 
     log = logging.getLogger("briefing")
     try:
-        given = parse_assignments(args.param)
-        if args.edition:
-            given["edition"] = args.edition
+        given = _given(args)
         dates = as_of_dates(args.start, args.end, args.every)
         base = BuildOptions(given=given, reports_dir=args.reports_dir, force=args.force, engine=args.engine,
                             lock_wait=args.lock_wait)
@@ -283,16 +284,11 @@ def _prune(args) -> int:
 
 
 def _preview(args) -> int:
-    from .params import parse_assignments
     from .preview import PreviewOptions, run
 
     log = logging.getLogger("briefing")
     try:
-        given = parse_assignments(args.param)
-        if args.as_of is not None:
-            given["as_of"] = args.as_of
-        if args.edition is not None:
-            given["edition"] = args.edition
+        given = _given(args)
         return run(PreviewOptions(given=given, reports_dir=args.reports_dir, host=args.host, port=args.port,
                                   pdf=args.pdf, open_browser=args.open_browser, jobs=args.jobs))
     except BriefingError as exc:

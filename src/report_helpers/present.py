@@ -32,8 +32,8 @@ _section = "s"
 def begin_section(slug: str) -> None:
     """Chart ids restart per section and carry its name, so joined pages keep ids unique and
     every run of a section produces the same SVG, whatever ran before it in the process."""
-    global _chart_ids, _section
-    _chart_ids, _section = itertools.count(1), slug
+    global _chart_ids, _provenance_numbers, _section
+    _chart_ids, _provenance_numbers, _section = itertools.count(1), itertools.count(1), slug
 
 
 LOW_NOTE = "▲ marks figures of low confidence (secondary, derived or disputed)."
@@ -237,15 +237,12 @@ def _typst_cite_numbers(source_ids: Iterable[str]) -> str:
     return f"#super[{','.join(map(str, numbers))}];" if numbers else ""
 
 
-_provenance_section, _provenance_numbers = "", itertools.count(1)
+_provenance_numbers = itertools.count(1)  # restarted by begin_section
 
 
 def _provenance_target() -> str:
     """An id for the next provenance entry: numbered per section, so ids are unique in joined pages
     and the same on every run."""
-    global _provenance_section, _provenance_numbers
-    if _provenance_section != _section:
-        _provenance_section, _provenance_numbers = _section, itertools.count(1)
     return f"prov-{_section}-{next(_provenance_numbers)}"
 
 

@@ -261,6 +261,7 @@ class Preview:
 
     def full_build(self, why: str) -> None:
         from .errors import SectionFailed
+        from .pipeline import publish
         from .pipeline.build import build
 
         self._set_building()
@@ -277,7 +278,7 @@ class Preview:
                           timing={"kind": "build", "why": why, "seconds": time.perf_counter() - start,
                                   "ok": False})
             return
-        manifest = _manifest(edition) if edition else None
+        manifest = publish.read_manifest(edition) if edition else None
         error = None
         if manifest:
             failed_entries = [e for e in manifest.get("sections", []) if e.get("status") == "failed"]
@@ -295,7 +296,6 @@ class Preview:
                 self._prepare_markdown_edits(edition, manifest)
             except Exception:  # then a markdown edit makes a full (cached) build instead
                 log.debug("preview: markdown fast path unavailable", exc_info=True)
-                self.rendered = None
 
     def _newest_edition(self) -> Path | None:
         from .pipeline.build import check_inputs
@@ -335,7 +335,7 @@ class Preview:
 
     def markdown_only(self, notebooks: set[Path]) -> list[str] | None:
         """The sections whose notebooks changed in their markdown only (None: something else changed)."""
-        if self.rendered is None or self.options.pdf:
+        if self.rendered is None:  # set only when no PDF is printed
             return None
 
         def code(cells) -> list:
@@ -393,7 +393,7 @@ class Preview:
         from .pipeline.execute import Execution, Job
         from .pipeline.sections import discover
 
-        if self.rendered is None or self.options.pdf:
+        if self.rendered is None:  # set only when no PDF is printed
             return False
         r = self.rendered
         by_path = {s.path: s for s in discover()}
@@ -582,13 +582,6 @@ class Preview:
             self.cond.notify_all()
         if self.pool is not None:
             self.pool.close()
-
-
-def _manifest(folder: Path) -> dict | None:
-    try:
-        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
 
 
 def _handler(preview: Preview):

@@ -90,9 +90,8 @@ def terms(provenance: dict) -> list[dict]:
     for key in ("numerator", "denominator", "rows"):
         for item in provenance.get(key, ()):
             found.append(item)
-    for key in ("of",):
-        for inner in provenance.get(key, ()):
-            found.extend(terms(inner))
+    for inner in provenance.get("of", ()):
+        found.extend(terms(inner))
     return found
 
 

@@ -49,10 +49,9 @@ def cite(number: int, publisher: str) -> str:
 
 def source_line(cites: str, extra: str = "", low_note: str = "") -> str:
     """The line under a chart or table; ``cites`` is markup ("[7] Publisher; [12] Publisher")."""
-    parts = cites
     tail = f" {text(extra)}" if extra else ""
     flag = f" {text(low_note)}" if low_note else ""
-    return f"#source-line[Source: {parts}.{tail}{flag}]"
+    return f"#source-line[Source: {cites}.{tail}{flag}]"
 
 
 def chart(svg: str, alt: str, caption: str) -> str:

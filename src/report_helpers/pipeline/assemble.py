@@ -91,10 +91,6 @@ def _render(template: str, **context) -> str:
         font_stack=FONT_STACK, screen_css=_css("briefing.css"), **context)
 
 
-def render_index(editions: list[dict]) -> str:
-    return _render("index.html.j2", editions=editions)
-
-
 def section_page(page: SectionPage, meta: Meta, sources: dict[str, Source]) -> str:
     return _render("section.html.j2", page=page, meta=meta, sources=cited([page], sources))
 

@@ -86,7 +86,8 @@ def differences(before: dict, figures: dict[str, dict], events: dict[str, dict],
 
 def _built_text(value: str | None) -> str:
     try:
-        return dt.datetime.fromisoformat(value).astimezone(dt.timezone.utc).strftime("%d %B %Y, %H:%M UTC").lstrip("0")
+        built = dt.datetime.fromisoformat(value).astimezone(dt.timezone.utc)
+        return f"{fmt.date(built.date())}, {built:%H:%M} UTC"
     except (TypeError, ValueError):
         return value or "an earlier build"
 

@@ -177,9 +177,11 @@ class _Worker:
 
 
 def _resident(worker: _Worker) -> int:
+    import psutil
+
     try:
-        return int(Path(f"/proc/{worker.process.pid}/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
+        return psutil.Process(worker.process.pid).memory_info().rss
+    except psutil.Error:
         return 0
 
 

@@ -221,23 +221,17 @@ def newest_complete(entries: list[dict]) -> dict[str, dict]:
     return wanted
 
 
-def latest_edition(reports_dir: Path, pointer: str = LATEST) -> dict | None:
-    """The manifest of the edition a pointer names (None if there is none)."""
-    link = reports_dir / pointer
-    return read_manifest(link) if link.is_dir() else None
-
-
 # --- publishing ------------------------------------------------------------------------------------
 
 def _swap_link(reports_dir: Path, name: str, folder: Path, label: str) -> None:
     """Point reports_dir/name at folder: make a temporary symlink, fsync, rename it over the name."""
+    current = reports_dir / name
+    if current.is_dir() and not current.is_symlink():
+        _adopt(reports_dir, current)  # first: it uses the same temporary name
     tmp = reports_dir / f".link-{name}-{os.getpid()}"
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
     tmp.symlink_to(os.path.relpath(folder, reports_dir), target_is_directory=True)
-    current = reports_dir / name
-    if current.is_dir() and not current.is_symlink():
-        _adopt(reports_dir, current)
     _step(f"fsync-before-{label}", fsync_path, reports_dir)
     _step(f"rename-{label}", os.replace, tmp, current)
     _step(f"fsync-after-{label}", fsync_path, reports_dir)
@@ -295,17 +289,16 @@ def collect_garbage(reports_dir: Path) -> list[str]:
     return removed
 
 
-def _finish(reports_dir: Path, move_pointers: bool) -> None:
+def _finish(reports_dir: Path) -> None:
     from . import index
 
-    if move_pointers:
-        refresh_pointers(reports_dir)
+    refresh_pointers(reports_dir)
     _step("remove-superseded", collect_garbage, reports_dir)
     index.write_index(reports_dir)
     _step("clear-pending", (reports_dir / PENDING).unlink, True)
 
 
-def publish(staging: Path, reports_dir: Path, edition_id: str, *, move_pointers: bool = True) -> Path:
+def publish(staging: Path, reports_dir: Path, edition_id: str) -> Path:
     """Publish a complete staging folder as edition_id, then the pointers and the index."""
     with publish_lock(reports_dir):
         write_atomically(reports_dir / PENDING, edition_id + "\n", step="pending")
@@ -318,7 +311,7 @@ def publish(staging: Path, reports_dir: Path, edition_id: str, *, move_pointers:
         _step("rename-edition", os.rename, staging, folder)
         _step("fsync-builds", fsync_path, builds)
         _swap_link(reports_dir, edition_id, folder, "link-edition")
-        _finish(reports_dir, move_pointers)
+        _finish(reports_dir)
     return reports_dir / edition_id
 
 
@@ -326,7 +319,7 @@ def refresh(reports_dir: Path) -> None:
     """Pointers and index as the policy wants them (after a prune, or a publish cut short)."""
     with publish_lock(reports_dir):
         (reports_dir / PENDING).touch()
-        _finish(reports_dir, True)
+        _finish(reports_dir)
 
 
 def clear_leftovers(reports_dir: Path) -> None:
