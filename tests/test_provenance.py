@@ -73,7 +73,7 @@ def manifest(edition: Path) -> dict:
 def _rows(as_of: dt.date) -> dict[str, dict]:
     rows = {}
     for res in catalogue.read_catalogue()["resources"]:
-        if res["name"] in ("sources", "claims"):
+        if res["name"] in ("sources", "claims", "claim_assessments"):
             continue
         for row in catalogue.load_table(res["name"], as_of=as_of).to_dict("records"):
             rows[row["row_ref"]] = row

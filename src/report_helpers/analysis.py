@@ -57,7 +57,11 @@ def _ids(frame: pd.DataFrame) -> tuple[str, ...]:
 
 
 def _share_from(numerator: list[dict], denominator: list[dict]) -> str:
-    return json.dumps({"method": "share", "round": 1, "numerator": numerator, "denominator": denominator})
+    return json.dumps({"method": "share", "numerator": numerator, "denominator": denominator})
+
+
+# Shares are kept unrounded: each place that prints one rounds it once (text: SHARE_DIGITS decimals).
+SHARE_DIGITS = 1
 
 
 def trade_shares(trade: pd.DataFrame) -> pd.DataFrame:
@@ -65,7 +69,7 @@ def trade_shares(trade: pd.DataFrame) -> pd.DataFrame:
     world = trade[trade["partner"] == "World"][["year", "turnover_musd", "row_ref", "source_id"]].rename(
         columns={"turnover_musd": "world_musd", "row_ref": "world_ref", "source_id": "world_source"})
     partners = trade[trade["partner"] != "World"].merge(world, on="year", how="inner")
-    partners["share_pct"] = (100 * partners["turnover_musd"] / partners["world_musd"]).astype(float).round(1)
+    partners["share_pct"] = (100 * partners["turnover_musd"] / partners["world_musd"]).astype(float)
     partners["share_pct" + FROM] = [
         _share_from([_term(row, "turnover_musd")],
                     [{"row": str(row["world_ref"]), "column": "turnover_musd", "value": _plain(row["world_musd"]),
@@ -79,7 +83,7 @@ def gas_shares(gas: pd.DataFrame) -> pd.DataFrame:
     """Each supplier's share of Armenia's natural-gas imports by net weight, by year."""
     totals = gas.groupby("year")["net_weight_kt"].transform("sum")
     out = gas.copy()
-    out["share_pct"] = (100 * out["net_weight_kt"] / totals).astype(float).round(1)
+    out["share_pct"] = (100 * out["net_weight_kt"] / totals).astype(float)
     out["full_year"] = out["months_covered"] == 12
     by_year = {year: [_term(row, "net_weight_kt") for _, row in rows.iterrows()]
                for year, rows in gas.groupby("year")}
@@ -103,7 +107,7 @@ def share_figure(shares: pd.DataFrame, *, name: str, partner: str, label: str, y
     origin = _origin(row.iloc[0], "share_pct")
     return Figure(name=name, value=float(row["share_pct"].iloc[0]), unit="pct", label=label,
                   period=str(row_year), sources=_sources_read(origin, row),
-                  confidence=_worst(row["confidence"]), provenance=origin)
+                  confidence=_worst(row["confidence"]), provenance=origin, digits=SHARE_DIGITS)
 
 
 def _sources_read(provenance: dict, rows: pd.DataFrame) -> tuple[str, ...]:
@@ -134,7 +138,9 @@ def _core(provenance: dict) -> dict:
 
 
 def ratio_figure(later: Figure | None, earlier: Figure | None, *, name: str, label: str) -> Figure | None:
-    if later is None or earlier is None:
+    """How many times ``earlier`` ``later`` is; None when either is unknown or both are of one period
+    (an early as-of date whose latest year is the base year: there is no change to state)."""
+    if later is None or earlier is None or later.period == earlier.period:
         return None
     return Figure(name=name, value=later.value / earlier.value, unit="ratio", label=label,
                   period=f"{earlier.period}–{later.period}",
@@ -190,10 +196,35 @@ def latest_opinion(frame: pd.DataFrame, *, name: str, label: str, first: bool = 
     """The latest (or, with ``first``, the earliest) survey figure of ``frame`` rows."""
     if frame.empty:
         return None
-    row = frame.sort_values("fieldwork_end").iloc[[0 if first else -1]]
-    return Figure(name=name, value=float(row["percent"].iloc[0]), unit="pct", label=label,
-                  period=fmt.month(row["fieldwork_end"].iloc[0]), sources=_ids(row),
-                  confidence=_worst(row["confidence"]), provenance=_origin(row.iloc[0], "percent"))
+    return _opinion_figure(frame.sort_values("fieldwork_end").iloc[[0 if first else -1]], name, label)
+
+
+def lowest_opinion(frame: pd.DataFrame, *, name: str, label: str) -> Figure | None:
+    """The lowest survey figure of ``frame`` rows (the most recent, if several are as low)."""
+    if frame.empty:
+        return None
+    return _opinion_figure(frame.sort_values(["percent", "fieldwork_end"], ascending=[True, False]).iloc[[0]],
+                           name, label)
+
+
+def survey_name(row) -> str:
+    """"IRI's June 2025 survey": the pollster and fieldwork month, for text that cites a survey."""
+    when = fmt.fieldwork(row["fieldwork_start"], row["fieldwork_end"])
+    pollster = str(row["pollster"])
+    if pollster.startswith("not stated"):
+        return f"a {when} survey whose pollster our source does not name"
+    return f"{pollster.split(' (')[0]}'s {when} survey"
+
+
+def _opinion_figure(row: pd.DataFrame, name: str, label: str) -> Figure:
+    """One survey row as a Figure; ``extra`` names the survey (``{x.survey}``) and its mode (``{x.mode}``)."""
+    first = row.iloc[0]
+    extra = {"survey": survey_name(first)}
+    if isinstance(first.get("mode"), str):
+        extra["mode"] = first["mode"]
+    return Figure(name=name, value=float(first["percent"]), unit="pct", label=label,
+                  period=fmt.fieldwork(first["fieldwork_start"], first["fieldwork_end"]), sources=_ids(row),
+                  confidence=_worst(row["confidence"]), provenance=_origin(first, "percent"), extra=extra)
 
 
 def events_in(events: pd.DataFrame, categories: list[str] | None = None,
@@ -207,13 +238,19 @@ def events_in(events: pd.DataFrame, categories: list[str] | None = None,
         rows = rows.loc[pd.Series(named, index=rows.index, dtype=bool)]
     if since:
         rows = rows[rows["date"] >= pd.Timestamp(since).date()]
-    return rows.sort_values("date").reset_index(drop=True)
+    return with_date_text(rows.sort_values("date"), "date").reset_index(drop=True)
+
+
+def with_date_text(rows: pd.DataFrame, date: str, precision: str = "date_precision") -> pd.DataFrame:
+    """``date_text``: each row's date as precisely as it is known ('January 2026', not '1 January 2026')."""
+    return rows.assign(date_text=[fmt.dated(d, p if isinstance(p, str) else "day")
+                                  for d, p in zip(rows[date], rows[precision])])
 
 
 def remittance_shares(remittances: pd.DataFrame, flow_type: str = "total") -> pd.DataFrame:
     """Russia's share of money transfers into Armenia, by year."""
     rows = remittances[(remittances["flow_type"] == flow_type) & (remittances["direction"] == "inflow")].copy()
-    rows["share_pct"] = (100 * rows["russia_musd"] / rows["total_musd"]).astype(float).round(1)
+    rows["share_pct"] = (100 * rows["russia_musd"] / rows["total_musd"]).astype(float)
     rows["share_pct" + FROM] = [_share_from([_term(row, "russia_musd")], [_term(row, "total_musd")])
                                 for _, row in rows.iterrows()]
     rows["partner"] = "Russia"
@@ -221,11 +258,14 @@ def remittance_shares(remittances: pd.DataFrame, flow_type: str = "total") -> pd
 
 
 def figures_frame(figures: list[Figure | None]) -> pd.DataFrame:
-    """Figures side by side (for a chart of headline numbers), one row each; None is skipped."""
+    """Figures side by side (for a chart of headline numbers), one row each; None is skipped. Each
+    label names its period (the figures may be of different years), and ``printed`` is the value as
+    the text prints it (rounded once)."""
     figures = [f for f in figures if f is not None]
     return pd.DataFrame({
-        "label": [f.label for f in figures],
+        "label": [f.titled for f in figures],
         "value": [f.value for f in figures],
+        "printed": [f.text for f in figures],
         "period": [f.period for f in figures],
         "confidence": [f.confidence for f in figures],
     })
@@ -284,10 +324,33 @@ def count_figure(frame: pd.DataFrame, *, name: str, label: str, period: str) -> 
                   provenance={"method": "count", "rows": [_term(row, "status") for _, row in frame.iterrows()]})
 
 
+_PRECISIONS = {"day": 0, "month": 1, "year": 2}
+
+
+def _truncated(day, precision: str):
+    return (day.year, 0, 0) if precision == "year" else (day.year, day.month, 0) if precision == "month" \
+        else (day.year, day.month, day.day)
+
+
+def latest_of_each(frame: pd.DataFrame, group: str, date: str = "status_date",
+                   precision: str = "date_precision") -> pd.DataFrame:
+    """The latest row of each ``group``, comparing like with like: dates are compared at the coarsest
+    precision among the group's rows (a month-only date against a day date compares months), and
+    where that leaves a tie, the row made public later wins (it reports the newer state)."""
+    def key(rows: pd.DataFrame) -> pd.Series:
+        coarsest = max(rows[precision].fillna("day"), key=lambda p: _PRECISIONS.get(p, 0))
+        return pd.Series([(_truncated(d, coarsest), p, d) for d, p in zip(rows[date], rows["public_date"])],
+                         index=rows.index)
+
+    latest = [rows.loc[key(rows).sort_values().index[-1]] for _, rows in frame.groupby(group)]
+    if not latest:
+        return frame.iloc[0:0]
+    return pd.DataFrame(latest).sort_values(date).reset_index(drop=True)
+
+
 def latest_status(presence: pd.DataFrame) -> pd.DataFrame:
     """The latest known status of each item of Russian presence."""
-    ordered = presence.sort_values("status_date")
-    return ordered.groupby("item", as_index=False).tail(1).sort_values("status_date").reset_index(drop=True)
+    return with_date_text(latest_of_each(presence, "item"), "status_date")
 
 
 def rank_of(shares: pd.DataFrame, partner: str, year: int | None = None) -> int | None:
@@ -327,6 +390,22 @@ def russia_trade_compared(russia_azerbaijan: pd.DataFrame, trade: pd.DataFrame,
     columns = ["year", "partner", "turnover_bn", "source_id", "confidence", "row_ref", "turnover_bn" + FROM]
     both = pd.concat([az[columns], arm[columns]], ignore_index=True)
     return both[both["year"] >= since].sort_values(["year", "partner"]).reset_index(drop=True)
+
+
+_TO_BCM = {"bcm": 1.0, "mcm": 0.001}
+
+
+def russian_gas_to_azerbaijan(russia_azerbaijan: pd.DataFrame) -> pd.DataFrame:
+    """Russian gas for Azerbaijan by period, in one unit (bcm): what was reported delivered, and a
+    contract's ceiling in a column of its own (a ceiling is not a volume delivered)."""
+    rows = russia_azerbaijan[russia_azerbaijan["measure"].str.startswith("russian_gas_supplies_to_azerbaijan")]
+    unknown = set(rows["unit"]) - set(_TO_BCM)
+    if unknown:
+        raise ValueError(f"russian gas supplies: no conversion to bcm for unit(s) {sorted(unknown)}")
+    bcm = rows["value"].astype(float) * rows["unit"].map(_TO_BCM)
+    contracted = rows["measure"].str.endswith("_contracted")
+    out = rows.assign(delivered_bcm=bcm.where(~contracted), ceiling_bcm=bcm.where(contracted))
+    return out.sort_values(["period_start", "period_end"]).reset_index(drop=True)
 
 
 def stack(frames: dict[str, pd.DataFrame], column: str = "series") -> pd.DataFrame:

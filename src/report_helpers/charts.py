@@ -91,8 +91,9 @@ def lines_over_time(frame: pd.DataFrame, *, x: str, y: str, series: str, title: 
 
 def bars(frame: pd.DataFrame, *, category: str, value: str, title: str, value_title: str,
          subtitle: str = "", colour_by: str | None = None, sort: str = "-x",
-         label_format: str = ",.0f") -> alt.Chart:
-    """Horizontal bars with their values printed at the end; low-confidence bars are paler, with a
+         label_format: str = ",.0f", label_field: str | None = None) -> alt.Chart:
+    """Horizontal bars with their values printed at the end (``label_field``: a column holding the
+    printed text, otherwise the value in ``label_format``); low-confidence bars are paler, with a
     dashed outline."""
     data = _confidence(frame)
     colour_field = colour_by or category
@@ -108,7 +109,8 @@ def bars(frame: pd.DataFrame, *, category: str, value: str, title: str, value_ti
         fillOpacity=alt.condition(_LOW, alt.value(0.45), alt.value(1.0)),
         strokeDash=_LOW_OUTLINE,
     )
-    text = base.mark_text(align="left", dx=4).encode(text=alt.Text(f"{value}:Q", format=label_format))
+    text = base.mark_text(align="left", dx=4).encode(
+        text=alt.Text(f"{label_field}:N") if label_field else alt.Text(f"{value}:Q", format=label_format))
     return alt.layer(bar, text).properties(height=max(60, 26 * data[category].nunique()))
 
 

@@ -201,9 +201,8 @@ class _Shown:
         self._fig, self._escape, self._target = fig, escape, target
 
     def __format__(self, spec: str) -> str:
-        from . import fmt
 
-        value = fmt.by_unit(self._fig.value, self._fig.unit)
+        value = self._fig.text
         low = " (low confidence)" if self._fig.confidence == "Low" else ""
         if self._escape is html.escape:
             return (f'<a class="figure" href="#{self._target}" data-figure="{html.escape(self._fig.name)}">'
@@ -217,6 +216,13 @@ class _Shown:
     @property
     def label(self) -> "_Text":
         return _Text(self._escape(self._fig.label))
+
+    def __getattr__(self, name: str) -> "_Text":
+        """``{x.survey}``, ``{x.mode}``: a text the figure carries in ``extra``."""
+        extra = self.__dict__.get("_fig").extra if "_fig" in self.__dict__ else {}
+        if name.startswith("_") or name not in extra:
+            raise AttributeError(f"figure has no {name!r} (its extra texts: {sorted(extra)})")
+        return _Text(self._escape(str(extra[name])))
 
 
 class _Text(_Shown):
@@ -272,8 +278,7 @@ def _describe_html(prov: dict) -> str:
     if method == "value":
         return f"the value of {_term_html(prov['input'])}"
     if method == "share":
-        rounding = f", rounded to {prov['round']} decimal place" if prov.get("round") is not None else ""
-        return f"100 × {_sum_html(prov['numerator'])} ÷ {_sum_html(prov['denominator'])}{rounding}"
+        return f"100 × {_sum_html(prov['numerator'])} ÷ {_sum_html(prov['denominator'])}"
     if method == "ratio":
         later, earlier = prov["of"]
         return f"({_describe_html(later)}) ÷ ({_describe_html(earlier)})"
@@ -290,11 +295,14 @@ def _provenance_html(target: str, fig: Figure) -> str:
     from .errors import DataError
     from .results import terms
 
-    head = (f'<li id="{target}"><span class="figure-value">{html.escape(str(fig))}</span>: '
-            f"{html.escape(fig.label)}, {html.escape(fig.period)}. ")
+    head = (f'<li id="{target}" data-unrounded="{fig.value!r}" data-printed="{html.escape(fig.text)}">'
+            f'<span class="figure-value">{html.escape(str(fig))}</span>: '
+            f"{html.escape(fig.titled)}. ")
     prov = fig.provenance
     if not prov:
         return head + "How this figure was computed was not recorded.</li>"
+    printed = (f" Unrounded: {html.escape(_plain_number(fig.value))}; printed as {html.escape(fig.text)}, "
+               "rounded once from the unrounded value.")
     tables = []
     for name in dict.fromkeys(t["row"].partition(":")[0] for t in terms(prov)):
         try:
@@ -305,7 +313,7 @@ def _provenance_html(target: str, fig: Figure) -> str:
     as_of = prov.get("as_of")
     filtered = (f" As-of filter: only rows public by {html.escape(fmt.date(as_of))} "
                 "(their <code>public_date</code> on or before that day)." if as_of else "")
-    return (head + f"Computed as {_describe_html(prov)}. "
+    return (head + f"Computed as {_describe_html(prov)}.{printed} "
             f"Table{'s' if len(tables) > 1 else ''}: {'; '.join(tables)}.{filtered}</li>")
 
 
@@ -336,6 +344,12 @@ def _fill(template: str, values: dict) -> tuple[str, str, list[str], bool, str] 
     HTML list saying how each figure was computed (each figure in the HTML links to its entry)."""
     if any(v is None for v in values.values()):
         return None
+    figures = [(k, v) for k, v in values.items() if isinstance(v, Figure)]
+    for (k1, f1), (k2, f2) in itertools.combinations(figures, 2):
+        if f1.provenance and {**f1.provenance, "as_of": None} == {**f2.provenance, "as_of": None}:
+            raise ValueError(f"{{{k1}}} and {{{k2}}} are one figure ({f1.titled}), read from the same rows: "
+                             "the sentence would compare it with itself. Show another sentence when they "
+                             "coincide (for example when the latest period is the base period).")
     ids: list[str] = []
     low = False
     targets: dict[str, str] = {}

@@ -45,14 +45,25 @@ class Figure:
     confidence: str = "High"
     extra: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
+    digits: int | None = None  # decimal places printed (percentages); None: the unit's default
 
     def __post_init__(self):
         if self.provenance and "as_of" not in self.provenance:
             object.__setattr__(self, "provenance", {**self.provenance, "as_of": _as_of})
 
     def __str__(self) -> str:
-        text = fmt.by_unit(self.value, self.unit)
-        return text + (" (low confidence)" if self.confidence == "Low" else "")
+        return self.text + (" (low confidence)" if self.confidence == "Low" else "")
+
+    @property
+    def text(self) -> str:
+        """The value as printed: rounded once, from the unrounded value."""
+        return fmt.by_unit(self.value, self.unit, self.digits)
+
+    @property
+    def titled(self) -> str:
+        """The label with its period: "Russia's share of trade (2024)"; a label naming its period already
+        ("..., 2021") is not given it twice."""
+        return self.label if self.period in self.label else f"{self.label} ({self.period})"
 
     @classmethod
     def from_dict(cls, data: dict) -> "Figure":
@@ -96,7 +107,7 @@ def terms(provenance: dict) -> list[dict]:
 
 
 def evaluate(provenance: dict, read=None) -> float:
-    """The value a provenance describes. ``read(term)`` gives a term's value (default: the value
+    """The unrounded value a provenance describes. ``read(term)`` gives a term's value (default: the value
     recorded in the term; a test passes one that reads the row again)."""
     import datetime as dt
 
@@ -109,12 +120,7 @@ def evaluate(provenance: dict, read=None) -> float:
     if method == "value":
         return float(read(provenance["input"])) * provenance["input"].get("scale", 1)
     if method == "share":
-        value = 100 * total(provenance["numerator"]) / total(provenance["denominator"])
-        if provenance.get("round") is None:
-            return value
-        import numpy  # the analysis rounds with pandas, that is numpy: round the same way
-
-        return float(numpy.round(value, provenance["round"]))
+        return 100 * total(provenance["numerator"]) / total(provenance["denominator"])
     if method == "ratio":
         later, earlier = provenance["of"]
         return evaluate(later, read) / evaluate(earlier, read)

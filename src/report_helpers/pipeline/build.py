@@ -164,7 +164,10 @@ def validate_data(hashes: dict[str, str], cache_root: Path) -> bool:
     marker = cache_root / "validated" / data_digest
     if marker.is_file():
         return False
+    from .. import claims
+
     catalogue.validate_package()
+    claims.check()
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
     return True
@@ -378,7 +381,8 @@ def recorded_figures(staging: Path) -> dict[str, dict]:
         for name, fig in results.read(path).items():
             out[name] = {"value": fig.value, "unit": fig.unit, "label": fig.label, "period": fig.period,
                          "section": path.stem, "sources": list(fig.sources), "confidence": fig.confidence,
-                         "provenance": fig.provenance}  # how it was computed: rows, columns, as-of filter
+                         "provenance": fig.provenance,  # how it was computed: rows, columns, as-of filter
+                         "digits": fig.digits}
     return out
 
 
@@ -391,8 +395,8 @@ def claim_verdicts(build_params: params_mod.BuildParams) -> dict[str, str]:
     from .. import claims
 
     register = claims.register(build_params.as_of)
-    return {row.claim_id: (row.shown_verdict if isinstance(row.shown_verdict, str) else "")
-            for row in register.itertuples()}
+    # The verdict without its as-of date: "not verifiable as of <date>" is the same verdict at every date.
+    return {row.claim_id: claims.base_verdict(row.shown_verdict) for row in register.itertuples()}
 
 
 def write_manifest(staging: Path, **fields) -> None:

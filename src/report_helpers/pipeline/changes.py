@@ -13,10 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 
 from .. import fmt
 
-MAX_EVENTS = 10  # the briefing lists the latest few; the manifest keeps all
+MAX_EVENTS = 10
+# Editions of older versions recorded "not verifiable ... as of <date>": the date is not a change.
+_AS_OF = re.compile(r" as of \d{4}-\d{2}-\d{2}$")  # the briefing lists the latest few; the manifest keeps all
 
 
 def content(manifest: dict) -> dict:
@@ -53,7 +56,7 @@ def recorded_basis_key(manifest: dict) -> list | None:
 
 
 def _figure_text(data: dict) -> str:
-    return f"{fmt.by_unit(data['value'], data['unit'])} ({data['period']})"
+    return f"{fmt.by_unit(data['value'], data['unit'], data.get('digits'))} ({data['period']})"
 
 
 def differences(before: dict, figures: dict[str, dict], events: dict[str, dict],
@@ -77,8 +80,9 @@ def differences(before: dict, figures: dict[str, dict], events: dict[str, dict],
         items.append(f"… and {len(new_events) - MAX_EVENTS} earlier new events (listed in manifest.json).")
     for eid in sorted(old_events.keys() - events.keys()):
         items.append(f"Event no longer shown: {old_events[eid]['title']}.")
-    old_verdicts = before.get("verdicts", {})
+    old_verdicts = {claim: _AS_OF.sub("", v) for claim, v in before.get("verdicts", {}).items()}
     for claim, verdict in verdicts.items():
+        verdict = _AS_OF.sub("", verdict)
         if claim in old_verdicts and old_verdicts[claim] != verdict:
             items.append(f"Claim {claim}: verdict {old_verdicts[claim] or 'none'} → {verdict or 'none'}.")
     return items

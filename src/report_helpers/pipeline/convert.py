@@ -9,12 +9,14 @@ build can log it.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
 import nbformat
 from nbconvert import HTMLExporter
 
+from .. import periods
 from ..paths import templates_dir
 from .execute import source_numbers
 
@@ -30,8 +32,10 @@ class Cleaned:
 
 def clean(nb: nbformat.NotebookNode, *, edition: str) -> Cleaned:
     """Keep what a reader sees; list what was dropped, by JupyterLab's cell number, for the log.
-    Each kept cell carries that number in its metadata (``source_cell_number``)."""
+    Each kept cell carries that number in its metadata (``source_cell_number``). Cells written for
+    another period than the edition's as-of date (``periods``) are left out."""
     nb = copy.deepcopy(nb)
+    as_of = _as_of(nb)
     dropped = []
     kept = []
     for cell, number in zip(nb.cells, source_numbers(nb.cells)):
@@ -39,6 +43,8 @@ def clean(nb: nbformat.NotebookNode, *, edition: str) -> Cleaned:
         if tags & HIDDEN_TAGS:
             continue
         if edition == "brief" and BRIEF_TAG not in tags:
+            continue
+        if not periods.shown(tags, as_of):
             continue
         if cell.cell_type == "code":
             outputs = []
@@ -57,6 +63,15 @@ def clean(nb: nbformat.NotebookNode, *, edition: str) -> Cleaned:
         kept.append(cell)
     nb.cells = kept
     return Cleaned(nb, dropped)
+
+
+def _as_of(nb: nbformat.NotebookNode) -> dt.date:
+    """The as-of date the notebook was executed for (papermill records the parameters), else today."""
+    value = nb.metadata.get("papermill", {}).get("parameters", {}).get("as_of", "today")
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return dt.date.today()
 
 
 class FragmentExporter(HTMLExporter):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from .. import periods
 from ..errors import NotebookError
 from ..params import ParamSpec, specs_from_cell
 from ..paths import notebooks_dir
@@ -71,6 +72,12 @@ class Section:
     def check(self) -> None:
         """Everything the build needs from a notebook, checked before any kernel starts."""
         self.title, self.parameters  # noqa: B018 - raise NotebookError if absent
+        for number, cell in enumerate(self.notebook["cells"], start=1):
+            for tag in cell.get("metadata", {}).get("tags", []):
+                try:
+                    periods.parse(tag)
+                except ValueError as exc:
+                    raise NotebookError(f"notebook {self.path.name}, cell {number}: {exc}") from None
         declared = _SETUP.findall(self.code)
         if declared and declared[0] != self.slug:
             raise NotebookError(f"notebook {self.path.name} calls setup('{declared[0]}'); "
