@@ -171,15 +171,23 @@ def latest_point(frame: pd.DataFrame, measure: str, *, name: str, label: str,
 
 def opinion(frame: pd.DataFrame, question: str, subjects: list[str] | None = None,
             answers: list[str] | None = None) -> pd.DataFrame:
-    """One survey question over time, by subject and answer; fieldwork end dates as ``when``."""
+    """One survey question over time, by subject and answer; fieldwork end dates as ``when``.
+
+    Where two reports of one survey disagree, the data keep the figure not used under an answer ending
+    in ``_other_report`` (its note says why): it is left out unless asked for by name in ``answers``."""
     rows = frame[frame["question"] == question]
     if subjects is not None:
         rows = rows[rows["subject"].isin(subjects)]
     if answers is not None:
         rows = rows[rows["answer"].isin(answers)]
+    else:
+        rows = rows[~rows["answer"].str.endswith(OTHER_REPORT)]
     rows = rows.copy()
     rows["when"] = rows["fieldwork_end"]
     return rows.sort_values("when").reset_index(drop=True)
+
+
+OTHER_REPORT = "_other_report"
 
 
 def earliest_point(frame: pd.DataFrame, measure: str, *, name: str, label: str) -> Figure | None:
@@ -216,12 +224,27 @@ def survey_name(row) -> str:
     return f"{pollster.split(' (')[0]}'s {when} survey"
 
 
+_MODE_TEXT = {"telephone": "by telephone", "face-to-face": "face to face"}
+
+
+def mode_note(later: Figure, earlier: Figure) -> str:
+    """A clause for text comparing two survey figures: whether their interview modes differ (then
+    part of the change may come from the method) or are not both known. Empty when they match."""
+    a, b = later.extra.get("mode"), earlier.extra.get("mode")
+    if a and b:
+        return "" if a == b else (f", interviewed {a} where {earlier.extra['survey']} was {b}, so part of "
+                                  "the change may come from the method")
+    unknown = earlier if not b else later
+    return (f"; how {unknown.extra['survey']} interviewed people is not stated in our sources, so the two "
+            "may not be strictly comparable")
+
+
 def _opinion_figure(row: pd.DataFrame, name: str, label: str) -> Figure:
     """One survey row as a Figure; ``extra`` names the survey (``{x.survey}``) and its mode (``{x.mode}``)."""
     first = row.iloc[0]
     extra = {"survey": survey_name(first)}
-    if isinstance(first.get("mode"), str):
-        extra["mode"] = first["mode"]
+    if isinstance(first.get("mode"), str) and first["mode"]:
+        extra["mode"] = _MODE_TEXT.get(first["mode"], first["mode"])
     return Figure(name=name, value=float(first["percent"]), unit="pct", label=label,
                   period=fmt.fieldwork(first["fieldwork_start"], first["fieldwork_end"]), sources=_ids(row),
                   confidence=_worst(row["confidence"]), provenance=_origin(first, "percent"), extra=extra)
