@@ -113,9 +113,16 @@ def audit(edition: Path) -> int:
         def read(term):
             return _cell(rows[term["row"]][term["column"]])
 
-        value = evaluate(provenance, read)
+        value = evaluate(provenance, read)  # unrounded
         assert math.isclose(value, figure["value"], rel_tol=1e-9, abs_tol=1e-9), (name, value, figure["value"])
-        assert text == fmt.by_unit(value, figure["unit"]), (name, text)
+        # rounded once, from the unrounded value, and the disclosure states what was printed
+        printed = fmt.by_unit(value, figure["unit"], figure.get("digits"))
+        assert text == printed, (name, text, printed)
+        li = re.search(rf'<li id="{re.escape(target)}" data-unrounded="([^"]+)" data-printed="([^"]+)">(.*?)</li>',
+                       page_text, re.DOTALL)
+        assert li and math.isclose(float(li.group(1)), value, rel_tol=1e-12), (name, target)
+        assert html.unescape(li.group(2)) == printed, (name, li.group(2))
+        assert f"printed as {printed}, rounded once from the unrounded value" in html.unescape(li.group(3)), name
     return len(shown)
 
 

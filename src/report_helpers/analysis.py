@@ -427,7 +427,8 @@ def russian_gas_to_azerbaijan(russia_azerbaijan: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"russian gas supplies: no conversion to bcm for unit(s) {sorted(unknown)}")
     bcm = rows["value"].astype(float) * rows["unit"].map(_TO_BCM)
     contracted = rows["measure"].str.endswith("_contracted")
-    out = rows.assign(delivered_bcm=bcm.where(~contracted), ceiling_bcm=bcm.where(contracted))
+    out = rows.assign(delivered_bcm=bcm.where(~contracted), ceiling_bcm=bcm.where(contracted), value=bcm,
+                      unit="bcm")
     return out.sort_values(["period_start", "period_end"]).reset_index(drop=True)
 
 

@@ -170,6 +170,11 @@ def table(frame: pd.DataFrame, *, title: str, columns: dict[str, str] | None = N
     if not ids and not unsourced:
         raise ValueError("a table needs at least one source: a source_id column or sources=")
     columns = columns or {c: c for c in frame.columns}
+    units = sorted(set(frame["unit"].dropna())) if "unit" in frame else []
+    numeric = [c for c in columns if pd.api.types.is_numeric_dtype(frame[c])]
+    if len(units) > 1 and numeric:
+        raise ValueError(f"table '{title}': column(s) {numeric} mixes units ({', '.join(units)}); convert to "
+                         "one unit per column first (a reader compares down a column)")
     formats = formats or {}
     cells = []
     for col in columns:
