@@ -40,6 +40,13 @@ def test_dropped_outputs_are_numbered_as_in_the_source_notebook():
     assert [c.metadata["source_cell_number"] for c in cleaned.notebook.cells] == [1]
 
 
+def _number(project: Path, marker: str) -> int:
+    """JupyterLab's number of the one cell whose source contains ``marker``."""
+    cells = json.loads((project / "notebooks" / NOTEBOOK).read_text(encoding="utf-8"))["cells"]
+    (number,) = [n for n, cell in enumerate(cells, start=1) if marker in "".join(cell["source"])]
+    return number
+
+
 def _edit(project: Path, number: int, source: str) -> None:
     """Replace the source of cell `number` (JupyterLab's number) of the section notebook."""
     path = project / "notebooks" / NOTEBOOK
@@ -52,21 +59,22 @@ def _edit(project: Path, number: int, source: str) -> None:
 def test_warnings_errors_and_manifest_use_jupyterlabs_numbers(make_project, tmp_path):
     project = make_project(NOTEBOOK)
     original = json.loads((project / "notebooks" / NOTEBOOK).read_text(encoding="utf-8"))["cells"]
-    # Cell 14 gets a stray print and ends on a bare expression; cell 7 stays as it is.
-    _edit(project, 14, "".join(original[13]["source"]) + "\nprint('stray debug line')\n6 * 7\n")
+    # The gold cell gets a stray print and ends on a bare expression; the war cell stays as it is.
+    gold, war = _number(project, "precious_stones_metals_share"), _number(project, "days_between(")
+    _edit(project, gold, "".join(original[gold - 1]["source"]) + "\nprint('stray debug line')\n6 * 7\n")
     reports = tmp_path / "reports"
     result = run_build(reports, "--jobs", "1")
     assert result.returncode == 0, result.stderr
-    assert f"{NOTEBOOK}, cell 14: stdout left out of the report: stray debug line" in result.stderr
-    assert f"{NOTEBOOK}, cell 14: execute_result left out of the report: 42" in result.stderr
+    assert f"{NOTEBOOK}, cell {gold}: stdout left out of the report: stray debug line" in result.stderr
+    assert f"{NOTEBOOK}, cell {gold}: execute_result left out of the report: 42" in result.stderr
     assert "Out[" not in result.stderr
 
-    _edit(project, 7, "raise ValueError('broken on purpose')\n")
+    _edit(project, war, "raise ValueError('broken on purpose')\n")
     failed = run_build(reports, "--jobs", "1")
     assert failed.returncode == 1
-    expected = f"{NOTEBOOK}, cell 7 (raise ValueError('broken on purpose')): ValueError: broken on purpose"
+    expected = f"{NOTEBOOK}, cell {war} (raise ValueError('broken on purpose')): ValueError: broken on purpose"
     assert expected in failed.stderr, failed.stderr
     manifest = json.loads(next(reports.glob(".failed/*/manifest.json")).read_text())
     (entry,) = manifest["sections"]
     assert entry["error"] == expected
-    assert not re.search(r"cell (6|8)\b", failed.stderr)  # never an executed notebook's index
+    assert not re.search(rf"cell ({war - 1}|{war + 1})\b", failed.stderr)  # never an executed notebook's index

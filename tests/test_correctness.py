@@ -105,10 +105,14 @@ def test_no_evidence_key_that_was_not_yet_public(edition):
 def test_no_sentence_speaks_of_a_later_year(edition):
     """Narrative, notes, chart and table titles, headings and the contents: no year after the as-of
     date that has since passed, unless it names a plan ("due in 2026"). The article's claims, which
-    the briefing examines, are excepted."""
+    the briefing examines, are excepted, and so is the list of sources: their titles are the
+    publishers' words, and each was published by the as-of date (test_point_in_time)."""
     as_of, folder = edition
-    html_text = _without_claims_and_stamps(_soup(folder / "briefing.html").get_text(" "))
-    pdf_text = _without_claims_and_stamps(_pdf_text(folder))
+    soup = _soup(folder / "briefing.html")
+    soup.select_one("#sources").decompose()
+    html_text = _without_claims_and_stamps(soup.get_text(" "))
+    pdf = _pdf_text(folder)
+    pdf_text = _without_claims_and_stamps(pdf[:re.search(r"\nSources\n", pdf).start()])  # the list's heading
     for where, text in (("HTML", html_text), ("PDF", pdf_text)):
         found = [text[max(0, m.start() - 90):m.end() + 20] for m in re.finditer(r"\b(19|20)\d\d\b", text)
                  if claims.later_years(text[max(0, m.start() - 90):m.end() + 1], as_of)]

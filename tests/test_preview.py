@@ -44,6 +44,12 @@ class Served:
         cell["source"] = change("".join(cell["source"]))
         path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
 
+    def number(self, name: str, marker: str) -> int:
+        """JupyterLab's number of the one cell of a notebook whose source contains ``marker``."""
+        cells = json.loads((self.root / "notebooks" / name).read_text(encoding="utf-8"))["cells"]
+        (number,) = [n for n, cell in enumerate(cells, start=1) if marker in "".join(cell["source"])]
+        return number
+
     def restore(self, name: str) -> None:
         shutil.copy(PROJECT / "notebooks" / name, self.root / "notebooks" / name)
 
@@ -103,7 +109,7 @@ def test_a_markdown_edit_shows_in_the_open_page_at_the_same_place(served, page):
     page.evaluate("window.scrollBy(0, 150)")
     place = page.evaluate("window.scrollY")
     assert place > 300
-    served.edit(PUTIN, 12, lambda text: text.replace("## Blame, not rescue", "## Blame, not rescue (marker md-1)"))
+    served.edit(PUTIN, served.number(PUTIN, "## Blame, not rescue"), lambda text: text.replace("## Blame, not rescue", "## Blame, not rescue (marker md-1)"))
     wait_for_text(page, "(marker md-1)")  # no one reloaded the page: it updated itself
     assert abs(page.evaluate("window.scrollY") - place) < 5  # and kept the reader's place
     assert served.state()["timings"][-1]["kind"] == "markdown"  # re-rendered, nothing executed
@@ -111,7 +117,7 @@ def test_a_markdown_edit_shows_in_the_open_page_at_the_same_place(served, page):
 
 def test_a_code_edit_runs_only_its_section(served, page):
     before = served.log.read_text()
-    served.edit(PUTIN, 14, lambda text: text.replace('"Judgement"', '"Judgement (marker code-1)"'))
+    served.edit(PUTIN, served.number(PUTIN, "Moscow's priority is to keep"), lambda text: text.replace('"Judgement"', '"Judgement (marker code-1)"'))
     wait_for_text(page, "Judgement (marker code-1)")
     build_log = served.log.read_text()[len(before):]
     assert "preview: ran what_putin_wants" in build_log and "why_frenemies" not in build_log, build_log
@@ -121,10 +127,11 @@ def test_a_code_edit_runs_only_its_section(served, page):
 
 
 def test_a_failing_cell_shows_in_the_page_until_it_is_fixed(served, page):
-    served.edit(PUTIN, 7, lambda text: "x = 1\nraise ValueError('preview marker failure')\n" + text)
+    failing = served.number(PUTIN, "with_az = both[")
+    served.edit(PUTIN, failing, lambda text: "x = 1\nraise ValueError('preview marker failure')\n" + text)
     page.wait_for_selector("#briefing-preview-error", timeout=120_000)
     banner = page.inner_text("#briefing-preview-error")
-    assert "what_putin_wants" in banner and "20_what_putin_wants.ipynb, cell 7" in banner, banner
+    assert "what_putin_wants" in banner and f"20_what_putin_wants.ipynb, cell {failing}" in banner, banner
     assert "raise ValueError('preview marker failure')" in banner  # the failing line, not the cell's first
     assert "ValueError: preview marker failure" in banner
     served.restore(PUTIN)

@@ -94,7 +94,7 @@ def audit(edition: Path) -> int:
     for page, target, name, text in shown:
         page_text = (edition / page).read_text(encoding="utf-8")
         # the link leads to an entry on the same page, inside a "how it was computed" disclosure
-        entry = re.search(rf'<details class="provenance">(?:(?!</details>).)*<li id="{re.escape(target)}">',
+        entry = re.search(rf'<details class="provenance">(?:(?!</details>).)*<li id="{re.escape(target)}"[ >]',
                           page_text, re.DOTALL)
         assert entry, (page, target)
         assert name in data["figures"], f"{name} is shown but not in the manifest"

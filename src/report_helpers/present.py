@@ -374,8 +374,9 @@ def _fill(template: str, values: dict) -> tuple[str, str, list[str], bool, str] 
 
 
 def judgement(label: str, template: str, *, missing: str = NOT_YET, **values) -> None:
-    """A stated judgement, with figures filled into the text and cited (``missing`` if one is None)."""
-    filled = _fill(template, values)
+    """A stated judgement, with figures filled into the text and cited (``missing`` if one is None, or
+    if the template is empty)."""
+    filled = _fill(template, values) if template else None
     text_html, text_typst, ids, _, how = (filled if filled else
                                           (html.escape(missing), tm.text(missing), [], False, ""))
     cite_html, cite_typst = _cite(ids) if ids else ("", "")
