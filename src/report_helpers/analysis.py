@@ -7,6 +7,7 @@ for it: an early as-of date shows less, it does not fail. `present` says so to t
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pandas as pd
 
@@ -280,13 +281,15 @@ def remittance_shares(remittances: pd.DataFrame, flow_type: str = "total") -> pd
     return rows.reset_index(drop=True)
 
 
-def figures_frame(figures: list[Figure | None]) -> pd.DataFrame:
+def figures_frame(figures: list[Figure | None], labels: list[str] | None = None) -> pd.DataFrame:
     """Figures side by side (for a chart of headline numbers), one row each; None is skipped. Each
     label names its period (the figures may be of different years), and ``printed`` is the value as
-    the text prints it (rounded once)."""
-    figures = [f for f in figures if f is not None]
+    the text prints it (rounded once). ``labels``: shorter labels than the figures' own, one per figure."""
+    labels = labels or [None] * len(figures)
+    kept = [(f, short) for f, short in zip(figures, labels) if f is not None]
+    figures = [f for f, _ in kept]
     return pd.DataFrame({
-        "label": [f.titled for f in figures],
+        "label": [replace(f, label=short).titled if short else f.titled for f, short in kept],
         "value": [f.value for f in figures],
         "printed": [f.text for f in figures],
         "period": [f.period for f in figures],

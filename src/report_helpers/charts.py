@@ -98,7 +98,7 @@ def bars(frame: pd.DataFrame, *, category: str, value: str, title: str, value_ti
     data = _confidence(frame)
     colour_field = colour_by or category
     base = alt.Chart(data, title=alt.Title(title, subtitle=subtitle or alt.Undefined)).encode(
-        y=alt.Y(f"{category}:N", title=None, sort=sort),
+        y=alt.Y(f"{category}:N", title=None, sort=sort, axis=alt.Axis(labelLimit=340)),  # labels with periods
         x=alt.X(f"{value}:Q", title=value_title),
     )
     scale = _colour_scale(data[colour_field])

@@ -174,13 +174,16 @@ def check(root: Path | None = None) -> None:
             fail(f"the note names {later[0]}, a year after the assessment's date (a later fact?)", "note")
 
 
-_PLANNED = re.compile(r"\b(due|plan\w*|schedul\w*|target\w*|until|expir\w*|lease|term|deadline)\b[^.;]{0,25}$",
-                      re.IGNORECASE)
+_PLANNED = re.compile(r"\b(due|plan\w*|schedul\w*|target\w*|until|expir\w*|lease|term|deadline|extend\w*|"
+                      r"aim\w*|goal|pledg\w*|promis\w*|commit\w*)\b[^.;]{0,40}$", re.IGNORECASE)
 
 
 def later_years(text: str, day: dt.date) -> list[int]:
-    """Years a text names that came after ``day`` and have since passed: later facts, unless the words
-    before them mark a plan ("due in 2026", "a lease until 2044")."""
-    today = dt.date.today().year
-    return [int(m.group(1)) for m in _YEAR.finditer(text)
-            if day.year < int(m.group(1)) <= today and not _PLANNED.search(text[:m.start()])]
+    """Years a text names that come after ``day``: later facts, unless the words just before them mark a
+    plan or a term ("due in 2026", "a lease until 2044", "targets 20 bcm a year by 2027")."""
+    return [int(m.group(1)) for m in _YEAR.finditer(text) if is_later_fact(text[:m.start()], int(m.group(1)), day)]
+
+
+def is_later_fact(before: str, year: int, day: dt.date) -> bool:
+    """Whether ``year``, preceded by the text ``before``, names something after ``day`` (not a plan)."""
+    return year > day.year and not _PLANNED.search(before)

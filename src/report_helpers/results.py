@@ -63,7 +63,9 @@ class Figure:
     def titled(self) -> str:
         """The label with its period: "Russia's share of trade (2024)"; a label naming its period already
         ("..., 2021") is not given it twice."""
-        return self.label if self.period in self.label else f"{self.label} ({self.period})"
+        if self.period in self.label:
+            return self.label
+        return f"{self.label}, {self.period}" if "(" in self.period else f"{self.label} ({self.period})"
 
     @classmethod
     def from_dict(cls, data: dict) -> "Figure":

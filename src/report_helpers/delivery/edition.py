@@ -7,6 +7,7 @@ section's executed notebook. `latest` (and, per kind, `latest-<kind>`) point at 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -15,7 +16,7 @@ from functools import cached_property
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .. import fmt
+from .. import fmt, periods
 from ..errors import UsageError
 
 KEY_POINTS_SLUG = "key_points"
@@ -169,7 +170,10 @@ class PublishedEdition:
         notebook = self.folder / section.get("notebook", "")
         try:
             cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
-            html = "".join(_output_html(cell) for cell in cells)
+            as_of = dt.date.fromisoformat(self.as_of)
+            # a cell written for another period ran too, but readers of this edition never saw it
+            html = "".join(_output_html(cell) for cell in cells
+                           if periods.shown(cell.get("metadata", {}).get("tags", []), as_of))
         except (OSError, ValueError, AttributeError):
             html = ""
         if "judgement" not in html:
