@@ -456,8 +456,3 @@ def verdict_counts(register: pd.DataFrame) -> pd.DataFrame:
     counts["section_title"] = counts["section"].map(lambda s: titles.get(s, s))
     counts["position"] = counts["section"].map(lambda s: order.get(s, len(order)))
     return counts.sort_values(["position", "verdict"]).reset_index(drop=True)
-
-
-def register_sources(register: pd.DataFrame) -> list[str]:
-    """Every source behind the register's evidence, once each."""
-    return list(dict.fromkeys(s for ids in register["source_ids"] for s in ids))

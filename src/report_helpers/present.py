@@ -129,21 +129,30 @@ def _not_yet(what: str) -> None:
     _show(f'<p class="not-yet">{html.escape(message)}</p>', tm.paragraph(tm.text(message), muted=True))
 
 
+def _line(ids: list[str], low: bool, note: str, unsourced: str) -> tuple[str, str]:
+    """The source line of a chart or table, or, for one computed from the project's own tables only,
+    ``unsourced``: what it rests on instead."""
+    if ids:
+        return source_line(ids, low=low, note=note)
+    return f'<p class="source-line">{html.escape(unsourced)}</p>', f"#source-line[{tm.text(unsourced)}]"
+
+
 def figure(chart, *, data: pd.DataFrame | None = None, sources: Iterable[str] = (),
-           note: str = "", alt_text: str = "") -> None:
+           note: str = "", alt_text: str = "", unsourced: str = "") -> None:
     """Show a chart with alt text written from its data, its data as a table, and the source line
-    of the rows it plots (``data``) and any extra sources. ``alt_text`` names the chart only when
-    there is nothing to plot. A chart without a title fails its section."""
+    of the rows it plots (``data``) and any extra sources; or, for a chart of the project's own
+    tables, ``unsourced`` saying what it rests on. ``alt_text`` names the chart only when there is
+    nothing to plot. A chart without a title fails its section."""
     if data is not None and data.empty:
         _not_yet(alt_text or "Chart")
         return
     ids, low = _sources_of(data, sources)
-    if not ids:
+    if not ids and not unsourced:
         raise ValueError("a chart needs at least one source: pass data= with a source_id column or sources=")
     spec = chart.to_dict()
     alt, title = describe(spec), title_of(spec)
     headers, rows = data_table(spec)
-    line_html, line_typst = source_line(ids, low=low, note=note)
+    line_html, line_typst = _line(ids, low, note, unsourced)
     data_html = (f'<details class="chart-data"><summary>Data: {html.escape(title)}</summary>'
                  f'{_html_table(headers, rows, "data-table")}</details>')
     svg = chart_svg(chart, alt)
@@ -186,11 +195,7 @@ def table(frame: pd.DataFrame, *, title: str, columns: dict[str, str] | None = N
             if confidence == "Low":
                 row[0] = f"{row[0]} ▲"
     headers = list(columns.values())
-    if ids:
-        line_html, line_typst = source_line(ids, low=low, note=note)
-    else:
-        line_html, line_typst = (f'<p class="source-line">{html.escape(unsourced)}</p>',
-                                 f"#source-line[{tm.text(unsourced)}]")
+    line_html, line_typst = _line(ids, low, note, unsourced)
     _show(f'<figure class="table"><figcaption class="table-title">{html.escape(title)}</figcaption>'
           f'{_html_table(headers, rows, "data-table")}{line_html}</figure>',
           tm.table(title, headers, rows, line_typst, _column_widths(headers, rows)))
