@@ -139,7 +139,7 @@ def _core(provenance: dict) -> dict:
 
 
 def ratio_figure(later: Figure | None, earlier: Figure | None, *, name: str, label: str) -> Figure | None:
-    """How many times ``earlier`` ``later`` is; None when either is unknown or both are of one period
+    """``later`` ÷ ``earlier``, as a Figure; None when either is unknown or both are of one period
     (an early as-of date whose latest year is the base year: there is no change to state)."""
     if later is None or earlier is None or later.period == earlier.period:
         return None

@@ -47,12 +47,14 @@ def parse_evidence(cell: str | None) -> list[Evidence]:
     return refs
 
 
+def _keys(frame: pd.DataFrame, res: dict) -> pd.Series:
+    """Each row's key as evidence names it: its primary-key values joined by '|'."""
+    return frame[res["schema"]["primaryKey"]].astype(str).agg("|".join, axis=1)
+
+
 def _keyed(table: str, as_of: dt.date | None) -> dict[str, pd.Series]:
-    res = catalogue.resource(table)
     frame = catalogue.load_table(table, as_of=as_of)
-    key_fields = res["schema"]["primaryKey"]
-    keys = frame[key_fields].astype(str).agg("|".join, axis=1)
-    return {k: row for k, (_, row) in zip(keys, frame.iterrows())}
+    return {k: row for k, (_, row) in zip(_keys(frame, catalogue.resource(table)), frame.iterrows())}
 
 
 def resolve(refs: list[Evidence], as_of: dt.date | None = None,
@@ -95,8 +97,7 @@ def public_days(refs: list[Evidence], tables: dict | None = None,
             else:
                 res = catalogue.resource(ref.table, root)
                 frame = catalogue.load_table(ref.table, root=root)
-                keys = frame[res["schema"]["primaryKey"]].astype(str).agg("|".join, axis=1)
-                tables[ref.table] = dict(zip(keys, catalogue.public_dates(frame, res)))
+                tables[ref.table] = dict(zip(_keys(frame, res), catalogue.public_dates(frame, res)))
         out[ref.text] = tables[ref.table].get(ref.key)
     return out
 
