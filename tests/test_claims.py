@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from report_helpers import catalogue, claims
+from report_helpers import catalogue, claims, periods
 from report_helpers.pipeline.sections import discover
 
 REGISTER = claims.register()  # each claim with its latest assessment
@@ -58,10 +58,10 @@ def test_an_assessment_dated_before_its_evidence_is_refused_naming_file_row_and_
 
 def test_a_note_naming_a_later_year_is_refused():
     day = dt.date(2024, 6, 13)
-    assert claims.later_years("No formal withdrawal up to November 2026.", day) == [2026]
-    assert claims.later_years("What was delivered by the end of 2025 is disputed.", day) == [2025]
-    assert claims.later_years("The lease runs until 2044; elections are due in 2026.", day) == []
-    assert claims.later_years("Frozen since February 2024.", day) == []
+    assert periods.later_years("No formal withdrawal up to November 2026.", day) == [2026]
+    assert periods.later_years("What was delivered by the end of 2025 is disputed.", day) == [2025]
+    assert periods.later_years("The lease runs until 2044; elections are due in 2026.", day) == []
+    assert periods.later_years("Frozen since February 2024.", day) == []
 
 
 def test_every_source_is_cited_by_a_row_or_a_claim():
@@ -97,7 +97,7 @@ def test_register_as_of_a_date_shows_only_what_was_public_then(as_of):
         for ref, day in claims.public_days(claims.parse_evidence(claim.evidence), tables).items():
             assert day is not None and day <= as_of, (claim.claim_id, ref, day)
         if isinstance(claim.shown_note, str):
-            assert claims.later_years(claim.shown_note, as_of) == [], (claim.claim_id, claim.shown_note)
+            assert periods.later_years(claim.shown_note, as_of) == [], (claim.claim_id, claim.shown_note)
         if pd.isna(claim.assessed_from):
             assert claim.kind == "judgement" or str(claim.shown_verdict).endswith(f"as of {as_of}")
         else:

@@ -129,7 +129,7 @@ def test_no_sentence_speaks_of_a_later_year(edition):
     for where, text in (("HTML", html_text), ("PDF", pdf_text)):
         text = re.sub(r"\b[a-z_]+:[^\s;]+", " ", text)  # evidence keys (table:key) are names, not dates
         found = [text[max(0, m.start() - 90):m.end() + 20] for m in re.finditer(r"\b(19|20)\d\d\b", text)
-                 if claims.is_later_fact(text[max(0, m.start() - 90):m.start()], int(m.group(0)), as_of)]
+                 if periods.is_later_fact(text[max(0, m.start() - 90):m.start()], int(m.group(0)), as_of)]
         assert found == [], (where, found[:5])
 
 
@@ -272,3 +272,28 @@ def test_a_survey_is_named_by_pollster_and_fieldwork_and_modes_are_compared():
     # the figure a conflict does not use stays out of charts
     trust = analysis.opinion(opinion, "most_trusted_politician", subjects=["Pashinyan"])
     assert not trust["answer"].str.endswith(analysis.OTHER_REPORT).any()
+
+
+def test_a_markdown_cell_naming_a_later_year_is_refused_until_tagged(project_copy):
+    """The class of fault behind "by the end of 2023" in a 2022 edition, caught when it is written: a
+    markdown cell shown from a date names no later year; tagged from: that year, it is accepted."""
+    from conftest import run_build
+
+    path = project_copy / "notebooks" / "10_why_frenemies.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    number, cell = next((n, c) for n, c in enumerate(nb["cells"], start=1)
+                        if c["cell_type"] == "markdown"
+                        and not any(periods.parse(t) for t in c["metadata"].get("tags", [])))
+    cell["source"] = "".join(cell["source"]) + "\n\nBy the end of 2025 the last border post had been handed over."
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    result = run_build(project_copy / "reports", "--only", "why_frenemies")
+    assert result.returncode == 2
+    assert f"10_why_frenemies.ipynb, cell {number}: the text names 2025" in result.stderr
+    assert not (project_copy / "reports" / ".only").exists()
+
+    from report_helpers.pipeline.sections import Section
+
+    cell["metadata"]["tags"] = [*cell["metadata"].get("tags", []), "from:2025-12-31"]
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    Section(10, "why_frenemies", path).check()  # tagged from the day it speaks of: accepted
+    assert not periods.shown(cell["metadata"]["tags"], dt.date(2025, 12, 30))

@@ -10,13 +10,13 @@ may not predate its evidence (``check``), so the register never reaches forward 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from . import catalogue
+from .periods import later_years
 from .errors import DataError
 
 NOT_VERIFIABLE = "not verifiable from our data"
@@ -143,9 +143,6 @@ def register(as_of: dt.date | None = None, section: str | None = None) -> pd.Dat
 
 
 STRENGTH = {"supported": "full", "contradicted": "full", "partly supported": "partial", NOT_VERIFIABLE: "none"}
-_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
-
-
 def check(root: Path | None = None) -> None:
     """Each assessment names a claim, fits its kind, rests on evidence rows that exist and were public by
     its date, and names no year after it (DataError: file, row, column)."""
@@ -174,17 +171,3 @@ def check(root: Path | None = None) -> None:
         if later:
             fail(f"the note names {later[0]}, a year after the assessment's date (a later fact?)", "note")
 
-
-_PLANNED = re.compile(r"\b(due|plan\w*|schedul\w*|target\w*|until|expir\w*|lease|term|deadline|extend\w*|"
-                      r"aim\w*|goal|pledg\w*|promis\w*|commit\w*)\b[^.;]{0,40}$", re.IGNORECASE)
-
-
-def later_years(text: str, day: dt.date) -> list[int]:
-    """Years a text names that come after ``day``: later facts, unless the words just before them mark a
-    plan or a term ("due in 2026", "a lease until 2044", "targets 20 bcm a year by 2027")."""
-    return [int(m.group(1)) for m in _YEAR.finditer(text) if is_later_fact(text[:m.start()], int(m.group(1)), day)]
-
-
-def is_later_fact(before: str, year: int, day: dt.date) -> bool:
-    """Whether ``year``, preceded by the text ``before``, names something after ``day`` (not a plan)."""
-    return year > day.year and not _PLANNED.search(before)

@@ -34,3 +34,26 @@ def shown(tags, as_of: dt.date) -> bool:
         if (kind == "from" and as_of < day) or (kind == "before" and as_of >= day):
             return False
     return True
+
+
+# A year after the day a text speaks from is a later fact, unless the words just before it mark a plan
+# or a term. Claim notes (claims.check) and markdown cells (pipeline.sections) are held to this rule.
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+_PLANNED = re.compile(r"\b(due|plan\w*|schedul\w*|target\w*|until|expir\w*|lease|term|deadline|extend\w*|"
+                      r"aim\w*|goal|pledg\w*|promis\w*|commit\w*)\b[^.;]{0,40}$", re.IGNORECASE)
+
+
+def later_years(text: str, day: dt.date) -> list[int]:
+    """Years a text names that come after ``day``: later facts, unless the words just before them mark a
+    plan or a term ("due in 2026", "a lease until 2044", "targets 20 bcm a year by 2027")."""
+    return [int(m.group(1)) for m in _YEAR.finditer(text) if is_later_fact(text[:m.start()], int(m.group(1)), day)]
+
+
+def is_later_fact(before: str, year: int, day: dt.date) -> bool:
+    """Whether ``year``, preceded by the text ``before``, names something after ``day`` (not a plan)."""
+    return year > day.year and not _PLANNED.search(before)
+
+
+def first_day(tags, earliest: dt.date) -> dt.date:
+    """The earliest as-of date whose edition shows a cell with these tags."""
+    return max([day for kind, day in filter(None, map(parse, tags)) if kind == "from"] + [earliest])

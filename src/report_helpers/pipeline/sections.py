@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from .. import periods
+from .. import catalogue, periods
 from ..errors import NotebookError
 from ..params import ParamSpec, specs_from_cell
 from ..paths import notebooks_dir
@@ -72,12 +72,19 @@ class Section:
     def check(self) -> None:
         """Everything the build needs from a notebook, checked before any kernel starts."""
         self.title, self.parameters  # noqa: B018 - raise NotebookError if absent
+        earliest = catalogue.earliest_date()
         for number, cell in enumerate(self.notebook["cells"], start=1):
-            for tag in cell.get("metadata", {}).get("tags", []):
-                try:
-                    periods.parse(tag)
-                except ValueError as exc:
-                    raise NotebookError(f"notebook {self.path.name}, cell {number}: {exc}") from None
+            tags = cell.get("metadata", {}).get("tags", [])
+            try:
+                first = periods.first_day(tags, earliest)
+            except ValueError as exc:
+                raise NotebookError(f"notebook {self.path.name}, cell {number}: {exc}") from None
+            later = periods.later_years(self._source(cell), first) if cell.get("cell_type") == "markdown" else []
+            if later:
+                raise NotebookError(
+                    f"notebook {self.path.name}, cell {number}: the text names {later[0]}, but editions as of "
+                    f"{first} on show it. Tag the cell from:YYYY-MM-DD (the day all it says was public) and "
+                    "write a variant tagged before: that day for earlier editions (README, notebooks)")
         declared = _SETUP.findall(self.code)
         if declared and declared[0] != self.slug:
             raise NotebookError(f"notebook {self.path.name} calls setup('{declared[0]}'); "
