@@ -97,8 +97,10 @@ def test_killed_build_leaves_latest_intact_and_next_run_succeeds(published):
     assert (reports / "latest" / "briefing.pdf").is_file()
 
 
-def test_second_build_waits_then_exits_3(published):
+def test_second_build_waits_then_exits_3(published, small_project):
     reports, pdf = published
+    # the first build holds the lock well past the second's wait, however fast the machine
+    add_cell(small_project, "20_what_putin_wants.ipynb", "import time\ntime.sleep(8)")
     first = start(reports, "--force")
     wait_for(lambda: running_section(reports))
     second = run(reports, "--force", "--lock-wait", "1")
