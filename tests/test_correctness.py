@@ -23,11 +23,11 @@ import pytest
 from bs4 import BeautifulSoup
 
 from report_helpers import analysis, catalogue, claims, fmt, periods, present
+from report_helpers.pipeline import changes
 from report_helpers.results import Figure
 
 TODAY = dt.date.today()
 AS_OF_DATES = ["2022-06-30", "2022-12-31", "2024-06-30"]
-EVIDENCE_KEY = re.compile(r"\b([a-z_]+):([^;\s]+(?: [^;:\s]+)*?)(?=;|$)")
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +157,7 @@ def test_a_changes_note_lists_only_real_changes(edition):
     for item in items:
         match = re.match(r"Claim (c\d+): verdict (.*) → (.*)\.$", item)
         if match:
-            before, after = (claims.base_verdict(v) for v in match.groups()[1:])
+            before, after = (changes.base_verdict(v) for v in match.groups()[1:])
             assert before != after, item
     assert all(" as of " not in v for v in manifest["verdicts"].values())
     if as_of > dt.date(2022, 6, 30):
@@ -165,8 +165,6 @@ def test_a_changes_note_lists_only_real_changes(edition):
 
 
 def test_the_changes_note_ignores_the_date_of_not_verifiable():
-    from report_helpers.pipeline import changes
-
     before = {"verdicts": {"c01": "not verifiable from our data as of 2023-12-31", "c02": "",
                            "c03": "not verifiable from our data as of 2023-12-31"}}
     now = {"c01": "not verifiable from our data", "c02": "", "c03": "supported"}

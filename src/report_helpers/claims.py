@@ -102,11 +102,6 @@ def public_days(refs: list[Evidence], tables: dict | None = None,
     return out
 
 
-def base_verdict(verdict) -> str:
-    """A shown verdict without its date ("not verifiable from our data as of 2024-06-30" -> "... data")."""
-    return "" if not isinstance(verdict, str) else verdict.split(" as of ")[0]
-
-
 def register(as_of: dt.date | None = None, section: str | None = None) -> pd.DataFrame:
     """The register as of a date: each claim with its latest assessment from on or before that date.
 

@@ -229,7 +229,7 @@ class _Shown:
 
     def __getattr__(self, name: str) -> "_Text":
         """``{x.survey}``, ``{x.mode}``: a text the figure carries in ``extra``."""
-        extra = self.__dict__.get("_fig").extra if "_fig" in self.__dict__ else {}
+        extra = getattr(self.__dict__.get("_fig"), "extra", {})  # _Text, a plain text, has none
         if name.startswith("_") or name not in extra:
             raise AttributeError(f"figure has no {name!r} (its extra texts: {sorted(extra)})")
         return _Text(self._escape(str(extra[name])))

@@ -393,10 +393,10 @@ def shown_events(build_params: params_mod.BuildParams) -> dict[str, dict]:
 
 def claim_verdicts(build_params: params_mod.BuildParams) -> dict[str, str]:
     from .. import claims
+    from .changes import base_verdict
 
     register = claims.register(build_params.as_of)
-    # The verdict without its as-of date: "not verifiable as of <date>" is the same verdict at every date.
-    return {row.claim_id: claims.base_verdict(row.shown_verdict) for row in register.itertuples()}
+    return {row.claim_id: base_verdict(row.shown_verdict) for row in register.itertuples()}
 
 
 def write_manifest(staging: Path, **fields) -> None:

@@ -17,9 +17,14 @@ import re
 
 from .. import fmt
 
-MAX_EVENTS = 10
-# Editions of older versions recorded "not verifiable ... as of <date>": the date is not a change.
-_AS_OF = re.compile(r" as of \d{4}-\d{2}-\d{2}$")  # the briefing lists the latest few; the manifest keeps all
+MAX_EVENTS = 10  # the briefing lists the latest few; the manifest keeps all
+_AS_OF = re.compile(r" as of \d{4}-\d{2}-\d{2}$")
+
+
+def base_verdict(verdict) -> str:
+    """A verdict without its as-of date: "not verifiable from our data as of 2024-06-30" is the same
+    verdict at every date, so the manifest records it plain (editions of older versions did not)."""
+    return _AS_OF.sub("", verdict) if isinstance(verdict, str) else ""
 
 
 def content(manifest: dict) -> dict:
@@ -80,9 +85,9 @@ def differences(before: dict, figures: dict[str, dict], events: dict[str, dict],
         items.append(f"… and {len(new_events) - MAX_EVENTS} earlier new events (listed in manifest.json).")
     for eid in sorted(old_events.keys() - events.keys()):
         items.append(f"Event no longer shown: {old_events[eid]['title']}.")
-    old_verdicts = {claim: _AS_OF.sub("", v) for claim, v in before.get("verdicts", {}).items()}
+    old_verdicts = {claim: base_verdict(v) for claim, v in before.get("verdicts", {}).items()}
     for claim, verdict in verdicts.items():
-        verdict = _AS_OF.sub("", verdict)
+        verdict = base_verdict(verdict)
         if claim in old_verdicts and old_verdicts[claim] != verdict:
             items.append(f"Claim {claim}: verdict {old_verdicts[claim] or 'none'} → {verdict or 'none'}.")
     return items
