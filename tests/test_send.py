@@ -80,12 +80,14 @@ def entry(reports: Path, address: str, edition_id: str, list_name: str = "minist
 
 
 def expected_key_points(edition_dir: Path) -> list[tuple[str, str]]:
-    """The judgements as the key points page shows them (read here with a regex, independently)."""
+    """The judgements as the key points page shows them, without their sources and the "how it was
+    computed" disclosure (read here with a regex, independently)."""
     page = (edition_dir / "00_key_points.html").read_text(encoding="utf-8")
     clean = []
     for aside in re.findall(r'<aside class="judgement">(.*?)</aside>', page, re.S):
         label = re.search(r'<p class="judgement-label">(.*?)</p>', aside, re.S)
-        body = re.sub(r'<span class="judgement-sources">.*?</span>', "", aside[label.end():], flags=re.S)
+        body = re.sub(r'<span class="judgement-sources">.*?</span>|<details\b.*?</details>', "",
+                      aside[label.end():], flags=re.S)
         clean.append((re.sub(r"^\d+ · ", "", html.unescape(label.group(1))),
                       " ".join(html.unescape(re.sub(r"<[^>]+>", "", body)).split())))
     assert len(clean) == 3, clean
@@ -122,6 +124,7 @@ def test_message_as_received(editions, reports, smtp_env, tmp_path, capsys):
             text = msg.get_body(("plain",)).get_content()
             page = msg.get_body(("html",)).get_content()
             link = f"https://briefing.example.org/editions/{edition_id}/briefing.html"
+            assert "computed" not in text and "Unrounded" not in text  # the disclosure stays in the briefing
             for label, point in points:
                 assert f"{label}: {point}" in text
                 assert html.escape(point, quote=True) in page or point in html.unescape(page)

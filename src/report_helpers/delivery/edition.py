@@ -34,13 +34,14 @@ class KeyPoint:
 
 
 class _Judgements(HTMLParser):
-    """`<aside class="judgement">`: a `judgement-label` paragraph, then the text (sources left out)."""
+    """`<aside class="judgement">`: a `judgement-label` paragraph, then the text (sources and the "how it
+    was computed" disclosure left out: a message or a feed gives the judgement, the briefing the audit)."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.found: list[KeyPoint] = []
         self._depth = 0  # elements open inside the current judgement
-        self._skip = 0  # depth at which a judgement-sources span opened
+        self._skip = 0  # depth at which a judgement-sources span or a provenance disclosure opened
         self._label: list[str] = []
         self._text: list[str] = []
         self._in_label = False
@@ -52,7 +53,7 @@ class _Judgements(HTMLParser):
                 self._depth, self._label, self._text = 1, [], []
             return
         self._depth += 1
-        if tag == "span" and "judgement-sources" in classes and not self._skip:
+        if ((tag == "span" and "judgement-sources" in classes) or tag == "details") and not self._skip:
             self._skip = self._depth
         if tag == "p" and "judgement-label" in classes:
             self._in_label = True
