@@ -295,3 +295,13 @@ def test_a_markdown_cell_naming_a_later_year_is_refused_until_tagged(project_cop
     path.write_text(json.dumps(nb), encoding="utf-8")
     Section(10, "why_frenemies", path).check()  # tagged from the day it speaks of: accepted
     assert not periods.shown(cell["metadata"]["tags"], dt.date(2025, 12, 30))
+
+
+def test_a_new_figure_in_the_changes_note_names_its_period_once():
+    figures = {"a": {"label": "Russia's share of Armenia's arms contracts, 2020", "period": "2020", "value": 96,
+                     "unit": "pct"},
+               "b": {"label": "Russia's share of trade", "period": "2024", "value": 41.123, "unit": "pct",
+                     "digits": 1}}
+    assert changes.differences({"figures": {}}, figures, {}, {}) == [
+        "New figure: Russia's share of Armenia's arms contracts, 2020: 96%.",
+        "New figure: Russia's share of trade (2024): 41.1%."]

@@ -61,15 +61,19 @@ class Figure:
 
     @property
     def titled(self) -> str:
-        """The label with its period: "Russia's share of trade (2024)"; a label naming its period already
-        ("..., 2021") is not given it twice."""
-        if self.period in self.label:
-            return self.label
-        return f"{self.label}, {self.period}" if "(" in self.period else f"{self.label} ({self.period})"
+        return titled(self.label, self.period)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Figure":
         return cls(**{**data, "sources": tuple(data.get("sources", ()))})
+
+
+def titled(label: str, period: str) -> str:
+    """A figure's label with its period: "Russia's share of trade (2024)"; a label naming its period
+    already ("..., 2021") is not given it twice."""
+    if period in label:
+        return label
+    return f"{label}, {period}" if "(" in period else f"{label} ({period})"
 
 
 def results_dir(params_key: str) -> Path:

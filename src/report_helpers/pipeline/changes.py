@@ -16,6 +16,7 @@ import json
 import re
 
 from .. import fmt
+from ..results import titled
 
 MAX_EVENTS = 10  # the briefing lists the latest few; the manifest keeps all
 _AS_OF = re.compile(r" as of \d{4}-\d{2}-\d{2}$")
@@ -72,7 +73,8 @@ def differences(before: dict, figures: dict[str, dict], events: dict[str, dict],
     for name, now in figures.items():
         old = old_figures.get(name)
         if old is None:
-            items.append(f"New figure: {now['label']}: {_figure_text(now)}.")
+            value = fmt.by_unit(now["value"], now["unit"], now.get("digits"))
+            items.append(f"New figure: {titled(now['label'], now['period'])}: {value}.")
         elif (old["value"], old["period"]) != (now["value"], now["period"]):
             items.append(f"{now['label']}: {_figure_text(old)} → {_figure_text(now)}.")
     for name in sorted(old_figures.keys() - figures.keys()):
