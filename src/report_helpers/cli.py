@@ -166,6 +166,9 @@ def parser() -> argparse.ArgumentParser:
     send.add_argument("--dry-run", action="store_true",
                       help="check everything and say what would be sent; connect to nothing, send nothing")
     _folder_options(send)
+    from .updates.command import add_parser as add_data_parser
+
+    add_data_parser(commands)
     return top
 
 
@@ -207,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
         return _send(args)
     if args.command == "preview":
         return _preview(args)
+    if args.command == "data":
+        from .updates.command import run as run_data
+
+        return run_data(args)
     try:
         given = _given(args)
         only = subset.parse(args.only)

@@ -1,0 +1,237 @@
+"""One connector per published series: where to fetch it, and how its file becomes typed rows.
+
+A connector says which table it feeds (``table``), which rows of that table are its own
+(``lineage``: the source ids of the hand-entered rows it takes over, plus its own vintages), how
+often the publisher updates the series (``every_days``) and how to read the publisher's file
+(``parse``). Parsing is pure: the same raw vintage always gives the same rows, so any edition can be
+rebuilt from the vintages it used. A file that does not have the expected shape is refused with
+PublisherFileError naming the connector and what is wrong.
+
+Base URLs can be pointed elsewhere (a mirror, or the test server) with
+BRIEFING_PUBLISHER_URL_<PUBLISHER>, for example BRIEFING_PUBLISHER_URL_WORLDBANK.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+from dataclasses import dataclass, field
+
+from .errors import PublisherFileError
+
+
+@dataclass
+class Parsed:
+    rows: list[dict]            # key and value columns of the table, typed (int, float, str)
+    periods: set                # periods the file covers (a key row missing from one is withdrawn)
+    release_date: dt.date | None = None  # the publisher's own date of this release, if it gives one
+
+
+@dataclass(frozen=True)
+class Connector:
+    name: str
+    publisher: str
+    title: str
+    table: str
+    key: tuple[str, ...]        # the table's primary key
+    values: tuple[str, ...]     # columns whose change is a revision
+    lineage: tuple[str, ...]    # source ids of the hand-entered rows this connector takes over
+    every_days: int             # how often the publisher updates the series
+    env: str                    # BRIEFING_PUBLISHER_URL_<env>
+    base_url: str
+    fixed: dict = field(default_factory=dict)  # constant columns of every row (indicator, unit)
+    period: str = "year"
+
+    def base(self) -> str:
+        return os.environ.get(f"BRIEFING_PUBLISHER_URL_{self.env}", self.base_url).rstrip("/")
+
+    def request(self) -> tuple[str, dict, dict]:
+        """(url, query parameters, headers)."""
+        raise NotImplementedError
+
+    def parse(self, raw: bytes) -> Parsed:
+        raise NotImplementedError
+
+    def owns(self, row: dict) -> bool:
+        """A row of the table this connector keeps current (and may withdraw)."""
+        if any(str(row.get(k, "")) != str(v) for k, v in self.fixed.items()):
+            return False
+        sid = row.get("source_id", "")
+        return sid in self.lineage or sid.startswith(f"{self.name}-")
+
+    def fail(self, what: str) -> PublisherFileError:
+        return PublisherFileError(f"{self.name} ({self.publisher}): {what}")
+
+    def _json(self, raw: bytes):
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise self.fail("the file is not UTF-8 text") from None
+        except json.JSONDecodeError as exc:
+            raise self.fail(f"the file is not valid JSON, truncated or malformed ({exc.msg} at "
+                            f"line {exc.lineno}, column {exc.colno})") from None
+
+    def _number(self, value, where: str) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise self.fail(f"{where}: {value!r} is not a number")
+        return float(value)
+
+
+# --- World Bank Indicators API v2 ----------------------------------------------------------------
+# https://datahelpdesk.worldbank.org/knowledgebase/articles/898581-how-to-use-the-api-to-obtain-data
+# JSON: a two-element array, [page metadata (page, pages, per_page, total, sourceid, lastupdated),
+# [observations: indicator{id,value}, country{id,value}, countryiso3code, date, value, unit,
+# obs_status, decimal]]. ``lastupdated`` is the source's most recent update (the release date).
+
+@dataclass(frozen=True)
+class WorldBank(Connector):
+    indicator: str = ""
+    country: str = "ARM"
+
+    def request(self):
+        return (f"{self.base()}/v2/country/{self.country}/indicator/{self.indicator}",
+                {"format": "json", "per_page": "20000"}, {})
+
+    def parse(self, raw: bytes) -> Parsed:
+        doc = self._json(raw)
+        if isinstance(doc, list) and len(doc) == 1 and isinstance(doc[0], dict) and "message" in doc[0]:
+            raise self.fail(f"the API answered with an error: {json.dumps(doc[0]['message'])[:300]}")
+        if not (isinstance(doc, list) and len(doc) == 2 and isinstance(doc[0], dict)
+                and isinstance(doc[1], list)):
+            raise self.fail("expected [page metadata, [observations]] (World Bank API v2 JSON); the "
+                            "schema has changed")
+        meta, observations = doc
+        if int(meta.get("pages", 1) or 1) > 1:
+            raise self.fail(f"the answer has {meta['pages']} pages; only one was read (raise per_page)")
+        release = _date(meta.get("lastupdated"), self, "lastupdated")
+        rows, periods = [], set()
+        for i, obs in enumerate(observations, start=1):
+            where = f"observation {i}"
+            try:
+                code, iso3, year = obs["indicator"]["id"], obs["countryiso3code"], obs["date"]
+                value = obs["value"]
+            except (KeyError, TypeError):
+                raise self.fail(f"{where}: missing indicator.id, countryiso3code, date or value; the schema "
+                                "has changed") from None
+            if code != self.indicator or iso3 != self.country:
+                raise self.fail(f"{where}: {code} for {iso3}, expected {self.indicator} for {self.country}")
+            if not (isinstance(year, str) and year.isdigit() and len(year) == 4):
+                raise self.fail(f"{where}: date {year!r} is not a year")
+            periods.add(int(year))
+            number = self._number(value, f"{where} ({year})")
+            if number is not None:
+                rows.append({"year": int(year), **self.fixed, "value": number})
+        return Parsed(rows, periods, release)
+
+
+# --- UN Comtrade API v1 (comtradeapi.un.org) -----------------------------------------------------
+# https://comtradedeveloper.un.org (API portal); the response shape as recorded by the comtradr
+# package's tests: https://github.com/ropensci/comtradr/blob/main/tests/testthat/goods/
+# comtradeapi.un.org/data/v1/get/C/A/HS-60a6ad.json -- {"elapsedTime", "count", "data": [records
+# with refYear, period, reporterCode, partnerCode, partnerDesc, flowCode, cmdCode, netWgt (kg),
+# primaryValue (US$), ...], "error": ""}. Without a key the public preview endpoint answers (at most
+# 500 records); with COMTRADE_API_KEY the data endpoint is used.
+
+@dataclass(frozen=True)
+class Comtrade(Connector):
+    reporter: int = 51          # Armenia
+    cmd: str = "271121"         # natural gas in gaseous state
+    flow: str = "M"
+
+    def request(self):
+        key = os.environ.get("COMTRADE_API_KEY")
+        path = "/data/v1/get/C/A/HS" if key else "/public/v1/preview/C/A/HS"
+        params = {"reporterCode": str(self.reporter), "cmdCode": self.cmd, "flowCode": self.flow,
+                  "includeDesc": "true"}
+        return self.base() + path, params, ({"Ocp-Apim-Subscription-Key": key} if key else {})
+
+    def parse(self, raw: bytes) -> Parsed:
+        doc = self._json(raw)
+        if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
+            raise self.fail("expected an object with a 'data' list (Comtrade API v1 JSON); the schema has changed")
+        if doc.get("error"):
+            raise self.fail(f"the API answered with an error: {str(doc['error'])[:300]}")
+        if isinstance(doc.get("count"), int) and doc["count"] != len(doc["data"]):
+            raise self.fail(f"'count' says {doc['count']} records but {len(doc['data'])} came: truncated")
+        rows, periods, seen = [], set(), set()
+        for i, rec in enumerate(doc["data"], start=1):
+            where = f"record {i}"
+            try:
+                year, partner = rec["refYear"], rec["partnerDesc"]
+                reporter, flow, cmd = rec["reporterCode"], rec["flowCode"], rec["cmdCode"]
+                weight, value = rec["netWgt"], rec["primaryValue"]
+            except (KeyError, TypeError):
+                raise self.fail(f"{where}: missing refYear, partnerDesc, reporterCode, flowCode, cmdCode, netWgt "
+                                "or primaryValue; the schema has changed") from None
+            if (reporter, flow, str(cmd)) != (self.reporter, self.flow, self.cmd):
+                raise self.fail(f"{where}: reporter {reporter}, flow {flow}, commodity {cmd}; expected "
+                                f"{self.reporter}, {self.flow}, {self.cmd}")
+            if not isinstance(year, int) or not isinstance(partner, str) or not partner:
+                raise self.fail(f"{where}: refYear {year!r} or partnerDesc {partner!r} is not usable")
+            if rec.get("partnerCode") == 0:  # the World total, not a partner
+                continue
+            if (year, partner) in seen:
+                raise self.fail(f"{where}: {partner} {year} appears twice")
+            seen.add((year, partner))
+            periods.add(year)
+            kg = self._number(weight, f"{where} ({partner} {year}) netWgt")
+            usd = self._number(value, f"{where} ({partner} {year}) primaryValue")
+            if kg is None:
+                continue
+            rows.append({"year": year, "months_covered": 12, "partner": partner,
+                         "net_weight_kt": round(kg / 1e6, 4),
+                         "value_musd": None if usd is None else round(usd / 1e6, 1)})
+        return Parsed(rows, periods, None)
+
+
+def _date(value, connector: Connector, what: str) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise connector.fail(f"{what} {value!r} is not a date") from None
+
+
+WB = "https://api.worldbank.org"
+CONNECTORS: dict[str, Connector] = {c.name: c for c in (
+    WorldBank(name="worldbank-gdp", publisher="World Bank", title="GDP (current US$), NY.GDP.MKTP.CD, Armenia",
+              table="country_indicators", key=("year", "indicator"), values=("value",),
+              lineage=("wb-gdp-datasets",), every_days=366, env="WORLDBANK", base_url=WB,
+              fixed={"indicator": "gdp_usd", "unit": "usd"}, indicator="NY.GDP.MKTP.CD"),
+    WorldBank(name="worldbank-population", publisher="World Bank",
+              title="Population, total, SP.POP.TOTL, Armenia", table="country_indicators",
+              key=("year", "indicator"), values=("value",), lineage=("wb-population-datasets",),
+              every_days=366, env="WORLDBANK", base_url=WB,
+              fixed={"indicator": "population", "unit": "persons"}, indicator="SP.POP.TOTL"),
+    Comtrade(name="comtrade-gas", publisher="UN Comtrade",
+             title="Armenia's imports of natural gas (HS 271121) by partner, annual",
+             table="gas_imports", key=("year", "partner"), values=("months_covered", "net_weight_kt", "value_musd"),
+             lineage=("comtrade-gas-imports",), every_days=366, env="COMTRADE",
+             base_url="https://comtradeapi.un.org"),
+)}
+
+# Series the briefing uses that stay hand-entered, and why (shown by `briefing data status`).
+HAND_ENTERED = {
+    "trade_by_partner": "Armstat's trade by country comes as annual sums of a monthly CSV compiled by a third "
+                        "party (tvyal_newsletter); Armstat offers no API for it",
+    "remittances": "the CBA publishes transfers by country as Excel workbooks on its site, with no API; the "
+                   "table holds sums of a cleaned CSV compiled from them",
+    "eu_gas_azerbaijan": "figures quoted by officials and the press (EU Commissioner, Azerbaijan's president, "
+                         "news agencies), not a series of one publisher's dataset",
+}
+
+
+def select(names: list[str] | None) -> list[Connector]:
+    from ..errors import UsageError
+
+    if not names:
+        return list(CONNECTORS.values())
+    unknown = [n for n in names if n not in CONNECTORS]
+    if unknown:
+        raise UsageError(f"unknown source {', '.join(unknown)}; connected sources: {', '.join(CONNECTORS)}")
+    return [CONNECTORS[n] for n in dict.fromkeys(names)]
