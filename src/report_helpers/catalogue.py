@@ -305,7 +305,9 @@ def load_table(name: str, as_of: dt.date | None = None, root: Path | None = None
     stat = path.stat()
     frame = _typed(name, str(path), stat.st_mtime_ns, stat.st_size, json.dumps(res, sort_keys=True)).copy()
     if as_of is not None:
-        frame = known_by(frame, res, as_of, root)
+        from .updates.history import with_earlier_values
+
+        frame = with_earlier_values(name, known_by(frame, res, as_of, root), res, as_of, root)
     return frame.reset_index(drop=True)
 
 

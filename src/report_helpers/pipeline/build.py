@@ -475,6 +475,7 @@ def build(options: BuildOptions) -> BuildResult:
 def _build_in(staging: Path, sections: list[Section], build_params: params_mod.BuildParams,
               options: BuildOptions, reports_dir: Path, hashes: dict, digest: str, start: float, converter, *,
               kind: str, pointer: str, close_log) -> BuildResult:
+    from ..updates.history import vintage_record
     from . import changes
     from .render import render
 
@@ -485,7 +486,7 @@ def _build_in(staging: Path, sections: list[Section], build_params: params_mod.B
     status = "ok" if not failed else "partial"
     fields = dict(edition_id=edition_id, kind=kind, pointer=pointer, parameters=build_params.as_dict(),
                   engine=options.engine, pdf_standard=options.pdf_standard, inputs_digest=digest, inputs=hashes,
-                  built=_build_time().isoformat())
+                  built=_build_time().isoformat(), vintages=vintage_record(build_params.as_of))
     if failed and not options.allow_partial:
         close_log()
         write_manifest(staging, status="failed", sections=_section_entries(sections, executions, decisions),
