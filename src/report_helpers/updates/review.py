@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
+from decimal import Decimal, InvalidOperation
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,11 +56,11 @@ def differs(old: str, new) -> bool:
 
 def size(old: str, new) -> tuple[str, str]:
     """(change, percent change) of a revision, as text; blank where not numeric."""
-    try:
-        before, after = float(old), float(new)
-    except (TypeError, ValueError):
+    try:  # decimal arithmetic on the written forms: no binary float noise in the difference
+        before, after = Decimal(str(old).strip()), Decimal(fmt(new))
+    except (InvalidOperation, TypeError, ValueError):
         return "", ""
-    change = fmt(round(after - before, 10))
+    change = format((after - before).normalize(), "f")
     pct = f"{(after - before) / before * 100:+.2f}%" if before else ""
     return (change if change.startswith("-") else f"+{change}"), pct
 
