@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from report_helpers import catalogue
 from report_helpers.cli import main
+from report_helpers.results import terms
 from report_helpers.updates import stage
 
 FIXTURES = Path(__file__).parent / "fixtures" / "publishers"
@@ -285,3 +286,40 @@ def test_status_says_what_is_connected_hand_entered_and_overdue(publishers, http
     assert "OVERDUE" in next(line for line in out.splitlines() if "comtrade-gas" in line)
     for table in ("trade_by_partner", "remittances", "eu_gas_azerbaijan"):
         assert table in out
+
+
+@pytest.mark.e2e
+def test_update_review_accept_build_names_the_new_vintage_and_an_earlier_edition_the_old(
+        small_project, httpserver, monkeypatch, tmp_path):
+    """The whole loop against the local server: the edition after the accept computes its gas share
+    from the revised row and cites its vintage; an edition as of the day before uses the earlier row."""
+    from conftest import run_build
+
+    data = small_project / "data"
+    monkeypatch.setenv("BRIEFING_PUBLISHER_URL_COMTRADE", httpserver.url_for("/").rstrip("/"))
+    monkeypatch.delenv("COMTRADE_API_KEY", raising=False)
+    serve(httpserver, COMTRADE, fixture("comtrade_gas_v2_constructed.json"))
+    assert main(["data", "update", "--source", "comtrade-gas", "--accept"]) == 0
+    vintage = json.loads((data / "vintages" / "accepted.json").read_text())["accepted"][-1]
+    reports = tmp_path / "reports"
+    today, yesterday = dt.date.today(), dt.date.today() - dt.timedelta(days=1)
+    for day in (today, yesterday):
+        result = run_build(reports, "--as-of", day.isoformat())
+        assert result.returncode == 0, result.stderr
+
+    def gas_share(day):
+        manifest = json.loads((reports / f"{day.isoformat()}_full" / "manifest.json").read_text())
+        figure = manifest["figures"]["russia_gas_share_latest_full_year"]
+        russia = [t for t in terms(figure["provenance"]) if t["row"] == "gas_imports:2022|Russian Federation"]
+        return manifest, figure, russia
+
+    manifest, figure, russia = gas_share(today)
+    assert manifest["vintages"]["comtrade-gas"]["vintage_id"] == vintage["vintage_id"]
+    assert {t["source_id"] for t in russia} == {vintage["source_id"]}
+    assert vintage["source_id"] in figure["sources"]
+    assert {t["value"] for t in russia} == {1900}
+    manifest, figure, russia = gas_share(yesterday)
+    assert "comtrade-gas" not in manifest["vintages"]  # not yet public on that day
+    assert {t["source_id"] for t in russia} == {"comtrade-gas-imports"}
+    assert vintage["source_id"] not in figure["sources"]
+    assert {t["value"] for t in russia} == {1853.7}

@@ -26,11 +26,7 @@ def with_earlier_values(name: str, frame, res: dict, as_of: dt.date, root: Path)
         return frame
     import pandas as pd
 
-    catalogue._note_read(path)
-    schema = {"fields": [*res["schema"]["fields"], {"name": "superseded_on", "type": "date"},
-                         {"name": "superseded_by", "type": "string"}]}
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    rows = catalogue._cast(raw, schema, f"data/{path.name}")
+    rows = _superseded(path, res)
     field = res["publicDateField"]
     current = [p is not None and p <= as_of < s for p, s in zip(rows[field], rows["superseded_on"])]
     rows = rows.loc[pd.Series(current, index=rows.index, dtype=bool)].drop(columns=["superseded_on", "superseded_by"])
@@ -41,6 +37,36 @@ def with_earlier_values(name: str, frame, res: dict, as_of: dt.date, root: Path)
         rows[catalogue.ROW_REF] = (f"{name}:" + rows[key].astype(str).agg("|".join, axis=1)).astype("string")
     rows = catalogue.known_by(rows, res, as_of, root)  # cites the earlier source where one is recorded
     return pd.concat([frame, rows[frame.columns]], ignore_index=True)
+
+
+def _superseded(path: Path, res: dict):
+    """The superseded rows of a table, typed by the table's schema plus the two superseded_ columns."""
+    import pandas as pd
+
+    from .. import catalogue
+
+    catalogue._note_read(path)
+    schema = {"fields": [*res["schema"]["fields"], {"name": "superseded_on", "type": "date"},
+                         {"name": "superseded_by", "type": "string"}]}
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    return catalogue._cast(raw, schema, f"data/{path.name}")
+
+
+def first_public(name: str, res: dict, root: Path | None, days: dict) -> dict:
+    """``days`` (evidence key -> the day its row became public) with the superseded rows counted: a
+    row revised or withdrawn by an update was public from its first version's day."""
+    from ..paths import data_dir
+
+    path = superseded_path(root or data_dir(), name)
+    if not path.is_file() or not res.get("publicDateField") or not res["schema"].get("primaryKey"):
+        return days
+    rows = _superseded(path, res)
+    keys = rows[res["schema"]["primaryKey"]].astype(str).agg("|".join, axis=1)
+    out = dict(days)
+    for key, day in zip(keys, rows[res["publicDateField"]]):
+        if day is not None and (out.get(key) is None or day < out[key]):
+            out[key] = day
+    return out
 
 
 def vintage_record(as_of: dt.date | None) -> dict:

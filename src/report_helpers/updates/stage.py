@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .. import catalogue
+from .. import catalogue, claims
 from ..errors import BriefingError, DataError, UsageError
 from ..locks import file_lock
 from . import fetch, vintages
@@ -173,6 +173,7 @@ def _validate(data: Path, files: dict[str, bytes], names: list[str]) -> None:
             (copy / name).write_bytes(body)
         try:
             catalogue.validate_package(copy)
+            claims.check(copy)
         except DataError as exc:
             raise PublisherFileError(f"{', '.join(names)}: the updated data would not pass the data check: "
                                      f"{exc}") from None
