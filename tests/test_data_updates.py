@@ -284,8 +284,51 @@ def test_status_says_what_is_connected_hand_entered_and_overdue(publishers, http
     gdp = next(line for line in out.splitlines() if "worldbank-gdp" in line)
     assert "data as of 2025-01-28" in gdp and "OVERDUE" not in gdp
     assert "OVERDUE" in next(line for line in out.splitlines() if "comtrade-gas" in line)
-    for table in ("trade_by_partner", "remittances", "eu_gas_azerbaijan"):
-        assert table in out
+    for source in ("armstat-trade-by-country", "cba-transfers-by-country"):
+        assert source in out
+
+
+def test_catalogue_declares_each_connector_and_each_hand_entered_series(project_copy):
+    from report_helpers.updates.connectors import CONNECTORS, declared
+
+    data = project_copy / "data"
+    entries, known = declared(data), catalogue.sources(data)
+    assert set(entries) <= set(known)  # every declared source is a row of sources.csv
+    for name, connector in CONNECTORS.items():
+        assert [entries[s]["connector"] for s in connector.lineage] == [name]
+    assert all(("connector" in e) != ("handEntered" in e) and e["everyDays"] > 0 for e in entries.values())
+
+
+def test_an_edition_states_data_as_of_and_notes_an_overdue_source(publishers, httpserver, caplog):
+    from report_helpers.updates.freshness import edition_freshness
+
+    serve(httpserver, WB_GDP, fixture("worldbank_gdp_v1.json"))
+    assert main(["data", "update", "--source", "worldbank-gdp", "--accept"]) == 0
+    today = dt.date.today()
+    fresh = edition_freshness(today, publishers)
+    assert fresh["overdue"] == []
+    assert fresh["data_as_of"] == [f"World Bank, GDP (current US$), NY.GDP.MKTP.CD, Armenia: data as of 28 January "
+                                   f"2025 (vintage {_ledger(publishers)[-1]['vintage_id']})"]
+    # known from its release date on (ALFRED-style), not before
+    assert edition_freshness(dt.date(2025, 1, 28), publishers)["data_as_of"] == fresh["data_as_of"]
+    assert edition_freshness(dt.date(2025, 1, 27), publishers) == {"data_as_of": [], "overdue": []}
+    # the same vintage seen as if fetched 400 days ago (the ledger's retrieval time set back for this test)
+    ledger = publishers / "vintages" / "accepted.json"
+    entries = _ledger(publishers)
+    entries[-1]["retrieved_at"] = (today - dt.timedelta(days=400)).isoformat() + "T00:00:00+00:00"
+    ledger.write_text(json.dumps({"accepted": entries}))
+    logger = __import__("logging").getLogger("test-freshness")
+    with caplog.at_level("WARNING", logger="test-freshness"):
+        fresh = edition_freshness(today, publishers, log=logger)
+    assert len(fresh["overdue"]) == 1 and "400 days before this edition" in fresh["overdue"][0]
+    assert "every 366 days" in fresh["overdue"][0]
+    warned = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("data overdue: worldbank-gdp last checked") for m in warned)
+    assert any(m.startswith("data overdue: comtrade-gas (UN Comtrade) was never fetched") for m in warned)
+
+
+def _ledger(data: Path) -> list[dict]:
+    return json.loads((data / "vintages" / "accepted.json").read_text())["accepted"]
 
 
 @pytest.mark.e2e
@@ -318,8 +361,11 @@ def test_update_review_accept_build_names_the_new_vintage_and_an_earlier_edition
     assert {t["source_id"] for t in russia} == {vintage["source_id"]}
     assert vintage["source_id"] in figure["sources"]
     assert {t["value"] for t in russia} == {1900}
+    html = (reports / f"{today.isoformat()}_full" / "briefing.html").read_text()
+    assert "<h2>Data as of</h2>" in html and f"vintage {vintage['vintage_id']}" in html
     manifest, figure, russia = gas_share(yesterday)
     assert "comtrade-gas" not in manifest["vintages"]  # not yet public on that day
     assert {t["source_id"] for t in russia} == {"comtrade-gas-imports"}
     assert vintage["source_id"] not in figure["sources"]
     assert {t["value"] for t in russia} == {1853.7}
+    assert "Data as of" not in (reports / f"{yesterday.isoformat()}_full" / "briefing.html").read_text()

@@ -475,6 +475,7 @@ def build(options: BuildOptions) -> BuildResult:
 def _build_in(staging: Path, sections: list[Section], build_params: params_mod.BuildParams,
               options: BuildOptions, reports_dir: Path, hashes: dict, digest: str, start: float, converter, *,
               kind: str, pointer: str, close_log) -> BuildResult:
+    from ..updates.freshness import edition_freshness
     from ..updates.history import vintage_record
     from . import changes
     from .render import render
@@ -497,6 +498,9 @@ def _build_in(staging: Path, sections: list[Section], build_params: params_mod.B
     figures = recorded_figures(staging)
     previous, same = _comparison(reports_dir, build_params, kind, options.history)
     change_note = changes.compare(previous, figures, events, verdicts, same)
+    freshness = edition_freshness(build_params.as_of, log=log)
+    if freshness["data_as_of"]:  # only once a vintage was accepted: hand-entered editions are unchanged
+        change_note["freshness"] = freshness
     render(sections, executions, converter, build_params, staging, change_note, options.pdf_standard,
            print_pdf=options.pdf)
     seconds = time.perf_counter() - start

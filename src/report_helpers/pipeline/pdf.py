@@ -104,6 +104,17 @@ def _changes(meta) -> str:
     return "\n".join(out) + "\n"
 
 
+def _freshness(meta) -> str:
+    """The "Data as of" note, as in the HTML (templates/macros.html.j2, freshness_block)."""
+    fresh = (meta.changes or {}).get("freshness") or {}
+    if not fresh.get("data_as_of"):
+        return ""
+    out = ["= Data as of"]
+    out += [tm.paragraph(tm.text(f"Overdue: {line}")) for line in fresh.get("overdue", [])]
+    out += [f"- {tm.text(line)}" for line in fresh["data_as_of"]]
+    return "\n".join(out) + "\n"
+
+
 def _sources(sources: list[Source]) -> str:
     entries = "\n".join(
         f"#enum.item({s.number})[#metadata(none)<source-{s.number}>{tm.text(s.publisher)}, “{tm.text(s.title)}”, "
@@ -149,7 +160,7 @@ def document(sections_typst: list[str], meta, sources: list[Source]) -> str:
         (templates_dir() / "briefing.typ").read_text(encoding="utf-8"),
         _cover(meta),
         "#outline(title: [Table of Contents], depth: 2)",
-        _changes(meta),
+        _changes(meta) + _freshness(meta),
         "#pagebreak()",
         "".join(sections_typst),
         _sources(sources),

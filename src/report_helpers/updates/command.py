@@ -84,33 +84,35 @@ def overdue(data, today: dt.date | None = None) -> list[tuple[str, dt.date | Non
     """(connector, data as of, period in days) of every connected source whose newest accepted vintage
     is older than its publisher's update period (or that was never fetched)."""
     from . import vintages
-    from .connectors import CONNECTORS
+    from .connectors import CONNECTORS, every_days
 
     today = today or dt.date.today()
-    known = vintages.known_on(data, None)
+    known = vintages.known_on(data, today)
     late = []
     for name, connector in CONNECTORS.items():
         entry = known.get(name)
         checked = dt.date.fromisoformat(entry["retrieved_at"][:10]) if entry else None
-        if checked is None or (today - checked).days > connector.every_days:
-            late.append((name, checked, connector.every_days))
+        period = every_days(connector, data)
+        if checked is None or (today - checked).days > period:
+            late.append((name, checked, period))
     return late
 
 
 def status_text(data) -> str:
     from . import vintages
-    from .connectors import CONNECTORS, HAND_ENTERED
+    from .connectors import CONNECTORS, declared
 
     known = vintages.known_on(data, None)
-    late = {name for name, _, _ in overdue(data)}
+    late = {name: period for name, _, period in overdue(data)}
     lines = ["connected sources (briefing data update):"]
     for name, c in CONNECTORS.items():
         entry = known.get(name)
         as_of = (f"data as of {entry['public_date']} (vintage {entry['vintage_id']})" if entry
                  else "never fetched: hand-entered rows " + ", ".join(c.lineage))
-        flag = f"  OVERDUE (updated every {c.every_days} days)" if name in late else ""
+        flag = f"  OVERDUE (updated every {late[name]} days)" if name in late else ""
         lines.append(f"  {name:<22} {c.publisher:<12} -> {c.table:<19} {as_of}{flag}")
-    lines.append("hand-entered tables (no machine-readable file from the publisher):")
-    for table, why in HAND_ENTERED.items():
-        lines.append(f"  {table:<22} {why}")
+    lines.append("hand-entered series (the catalogue's sourceUpdates says why):")
+    for source_id, entry in declared(data).items():
+        if "handEntered" in entry:
+            lines.append(f"  {source_id:<32} every {entry.get('everyDays', '?')} days: {entry['handEntered']}")
     return "\n".join(lines)

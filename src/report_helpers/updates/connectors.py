@@ -215,15 +215,22 @@ CONNECTORS: dict[str, Connector] = {c.name: c for c in (
              base_url="https://comtradeapi.un.org"),
 )}
 
-# Series the briefing uses that stay hand-entered, and why (shown by `briefing data status`).
-HAND_ENTERED = {
-    "trade_by_partner": "Armstat's trade by country comes as annual sums of a monthly CSV compiled by a third "
-                        "party (tvyal_newsletter); Armstat offers no API for it",
-    "remittances": "the CBA publishes transfers by country as Excel workbooks on its site, with no API; the "
-                   "table holds sums of a cleaned CSV compiled from them",
-    "eu_gas_azerbaijan": "figures quoted by officials and the press (EU Commissioner, Azerbaijan's president, "
-                         "news agencies), not a series of one publisher's dataset",
-}
+def declared(data=None) -> dict[str, dict]:
+    """The catalogue's ``sourceUpdates``: for each series source, its update period in days
+    (``everyDays``) and its connector, or why it is hand-entered (``handEntered``)."""
+    from ..catalogue import read_catalogue
+
+    entries = read_catalogue(data).get("sourceUpdates", {})
+    return {k: v for k, v in entries.items() if isinstance(v, dict)}
+
+
+def every_days(connector: Connector, data=None) -> int:
+    """How often the publisher updates the series, as the catalogue declares it (else the connector's default)."""
+    for source_id in connector.lineage:
+        entry = declared(data).get(source_id, {})
+        if entry.get("connector") == connector.name and "everyDays" in entry:
+            return int(entry["everyDays"])
+    return connector.every_days
 
 
 def select(names: list[str] | None) -> list[Connector]:
