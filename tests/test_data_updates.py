@@ -341,14 +341,23 @@ def test_update_review_accept_build_names_the_new_vintage_and_an_earlier_edition
     data = small_project / "data"
     monkeypatch.setenv("BRIEFING_PUBLISHER_URL_COMTRADE", httpserver.url_for("/").rstrip("/"))
     monkeypatch.delenv("COMTRADE_API_KEY", raising=False)
-    serve(httpserver, COMTRADE, fixture("comtrade_gas_v2_constructed.json"))
-    assert main(["data", "update", "--source", "comtrade-gas", "--accept"]) == 0
-    vintage = json.loads((data / "vintages" / "accepted.json").read_text())["accepted"][-1]
     reports = tmp_path / "reports"
     today, yesterday = dt.date.today(), dt.date.today() - dt.timedelta(days=1)
+    assert run_build(reports).returncode == 0  # today's edition from the hand-entered data
+    serve(httpserver, COMTRADE, fixture("comtrade_gas_v2_constructed.json"))
+    assert main(["data", "update", "--source", "comtrade-gas", "--reports-dir", str(reports)]) == 0
+    head = (data / "vintages" / "staged" / "report.md").read_text().split("Summary:")[0]
+    assert ("**key figure russia_gas_share_latest_full_year (Russia's share of Armenia's gas imports, 2022) "
+            "would change from 87.3% to 87.5%** (in the latest published edition)") in head
+    assert main(["data", "accept"]) == 0
+    vintage = json.loads((data / "vintages" / "accepted.json").read_text())["accepted"][-1]
+    logs = {}
     for day in (today, yesterday):
         result = run_build(reports, "--as-of", day.isoformat())
         assert result.returncode == 0, result.stderr
+        logs[day] = result.stderr
+    assert "WARNING data overdue: worldbank-gdp (World Bank) was never fetched" in logs[today]
+    assert "data overdue: comtrade-gas" not in logs[today]
 
     def gas_share(day):
         manifest = json.loads((reports / f"{day.isoformat()}_full" / "manifest.json").read_text())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+from pathlib import Path
 
 from ..errors import BriefingError
 
@@ -36,6 +37,9 @@ def add_parser(commands) -> None:
                         help="fetch and print the report; keep no vintage, stage nothing")
     update.add_argument("--accept", action="store_true",
                         help="accept the staged update at once (for unattended runs; off by default)")
+    update.add_argument("--reports-dir", type=Path, default=Path("reports"), metavar="DIR",
+                        help="the report names the figures of REPORTS_DIR/latest that a change moves "
+                             "(default: reports)")
     accept = actions.add_parser("accept", help="publish the staged update into data/", epilog=EXIT_CODES,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     status = actions.add_parser("status", help="each source: connected or hand-entered, data as of, overdue")
@@ -65,7 +69,7 @@ def run(args) -> int:
                          ", ".join(v["connector"] for v in plan["vintages"]))
             return 0
         outcome = stage.update(data, select(args.source), dry_run=args.dry_run, accept_now=args.accept,
-                               lock_wait=args.lock_wait)
+                               lock_wait=args.lock_wait, reports_dir=args.reports_dir)
     except BriefingError as exc:
         log.error("%s", exc)
         return exc.exit_code

@@ -9,6 +9,7 @@ but whose key is no longer in it is withdrawn. A period the file does not cover 
 from __future__ import annotations
 
 import csv
+import json
 import math
 from decimal import Decimal, InvalidOperation
 from dataclasses import dataclass, field
@@ -79,22 +80,52 @@ def claims_citing(data: Path, row_refs: set[str]) -> dict[str, list[str]]:
     return found
 
 
+def figures_reading(manifest: Path, changes: list[Change]) -> list[str]:
+    """The published edition's figures that read a changed row, each with the value it would take
+    after the update (computed again from its recorded provenance), or saying that a row it reads is
+    withdrawn. Empty when there is no published edition."""
+    from .. import fmt as formats
+    from ..results import evaluate, terms
+
+    try:
+        figures = json.loads(manifest.read_text(encoding="utf-8")).get("figures") or {}
+    except (OSError, ValueError):
+        return []
+    new = {(c.row_ref, col["column"]): col["new"] for c in changes if c.kind == "revised" for col in c.columns}
+    gone = {c.row_ref for c in changes if c.kind == "withdrawn"}
+    lines = []
+    for name, figure in sorted(figures.items()):
+        provenance = figure.get("provenance") or {}
+        read = [(t.get("row"), t.get("column")) for t in terms(provenance)] if provenance else []
+        label = f"{name} ({figure.get('label', '')}, {figure.get('period', '')})"
+        if any(row in gone for row, _ in read):
+            lines.append(f"key figure {label} reads a withdrawn row")
+        elif any(key in new for key in read):
+            after = evaluate(provenance, lambda t: float(new.get((t["row"], t["column"]), t["value"])))
+            before, unit, digits = figure["value"], figure.get("unit", ""), figure.get("digits")
+            old_text, new_text = formats.by_unit(before, unit, digits), formats.by_unit(after, unit, digits)
+            verb = "would change" if old_text != new_text else "moves, but prints the same,"
+            lines.append(f"key figure {label} {verb} from {old_text} to {new_text}")
+    return lines
+
+
 def _md(text: str) -> str:
     return str(text).replace("|", "\\|")
 
 
 def report(vintages: list, changes: list[Change], failures: dict[str, str], skipped: dict[str, int],
-           cited: dict[str, list[str]], created: str) -> str:
+           cited: dict[str, list[str]], created: str, figures: list[str] = ()) -> str:
     """The review report, in Markdown: what needs attention first, then each source's changes."""
     lines = [f"# Data update staged {created}", ""]
     attention = [c for c in changes if c.kind != "added" and c.row_ref in cited]
-    if failures or attention:
+    if failures or attention or figures:
         lines += ["## Needs attention", ""]
         for name, error in failures.items():
             lines.append(f"- **{name} failed**: {_md(error)}. Its accepted data stay as they are.")
         for c in attention:
             lines.append(f"- **{c.kind} {c.row_ref}** is evidence for claim {', '.join(cited[c.row_ref])}: check "
                          "the verdict and the key points that use it before accepting.")
+        lines += [f"- **{_md(line)}** (in the latest published edition)" for line in figures]
         lines.append("")
     counts = {k: sum(1 for c in changes if c.kind == k) for k in ("added", "revised", "withdrawn")}
     lines += [f"Summary: {counts['added']} row(s) added, {counts['revised']} revised, "

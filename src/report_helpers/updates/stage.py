@@ -28,7 +28,7 @@ from ..locks import file_lock
 from . import fetch, vintages
 from .connectors import Connector
 from .errors import PublisherFileError
-from .review import Change, claims_citing, differs, fmt, report, size
+from .review import Change, claims_citing, differs, figures_reading, fmt, report, size
 
 log = logging.getLogger("briefing")
 STAGED, JOURNAL, LOCK = "staged", "accept-journal.json", ".lock"
@@ -211,7 +211,7 @@ def _locked(data: Path, wait: float, create: bool = True):
 
 
 def update(data: Path, connectors: list[Connector], *, dry_run: bool = False, accept_now: bool = False,
-           lock_wait: float = 60.0) -> Outcome:
+           lock_wait: float = 60.0, reports_dir: Path | None = None) -> Outcome:
     """Fetch every connector; stage what changed (nothing is staged or kept with ``dry_run``)."""
     outcome = Outcome()
     fetched = []
@@ -276,7 +276,9 @@ def update(data: Path, connectors: list[Connector], *, dry_run: bool = False, ac
                 return outcome
         created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
         cited = claims_citing(data, {c.row_ref for c in outcome.changes})
-        text = report(kept, outcome.changes, {n: str(e) for n, e in outcome.failures.items()}, skipped, cited, created)
+        figures = figures_reading((reports_dir or Path("reports")) / "latest" / "manifest.json", outcome.changes)
+        text = report(kept, outcome.changes, {n: str(e) for n, e in outcome.failures.items()}, skipped, cited,
+                      created, figures)
         if dry_run:
             print(text)
             return outcome
