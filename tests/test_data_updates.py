@@ -378,3 +378,37 @@ def test_update_review_accept_build_names_the_new_vintage_and_an_earlier_edition
     assert vintage["source_id"] not in figure["sources"]
     assert {t["value"] for t in russia} == {1853.7}
     assert "Data as of" not in (reports / f"{yesterday.isoformat()}_full" / "briefing.html").read_text()
+
+
+@pytest.mark.slow
+def test_an_update_killed_at_any_moment_loses_nothing(publishers, httpserver):
+    """SIGKILL `briefing data update --accept` at spread-out instants: data/ is always either as it was or
+    fully updated (and passes the data check), and the next run completes the update."""
+    import os
+    import random
+    import signal
+
+    serve(httpserver, COMTRADE, fixture("comtrade_gas_v2_constructed.json"))
+    project = publishers.parent
+    env = {**os.environ, "BRIEFING_PROJECT_DIR": str(project)}
+    command = [sys.executable, "-m", "report_helpers", "data", "update", "--source", "comtrade-gas", "--accept"]
+    before = published(publishers)
+    finished = None
+    rng = random.Random(16)
+    for attempt in range(8):
+        child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 start_new_session=True)
+        time.sleep(rng.uniform(0.5, 6.0))
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+        now = published(publishers)
+        if now != before:
+            finished = finished or now
+            assert now == finished  # a second kill never leaves a third state
+            catalogue.validate_package(publishers)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    after = published(publishers)
+    assert after != before and (finished is None or after == finished)
+    assert not (publishers / "vintages" / stage.JOURNAL).exists()
+    catalogue.validate_package(publishers)
