@@ -25,6 +25,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "publishers"
 WB_GDP = "/v2/country/ARM/indicator/NY.GDP.MKTP.CD"
 WB_POP = "/v2/country/ARM/indicator/SP.POP.TOTL"
 COMTRADE = "/public/v1/preview/C/A/HS"
+EUROSTAT = "/eurostat/api/dissemination/statistics/1.0/data/nrg_ti_gas"
 
 
 def fixture(name: str) -> bytes:
@@ -57,7 +58,7 @@ def closed_port() -> int:
 def publishers(project_copy, httpserver, monkeypatch):
     """Every connector pointed at the local server; fast retries; the project copy's data folder."""
     base = httpserver.url_for("/").rstrip("/")
-    for env in ("WORLDBANK", "COMTRADE"):
+    for env in ("WORLDBANK", "COMTRADE", "EUROSTAT"):
         monkeypatch.setenv(f"BRIEFING_PUBLISHER_URL_{env}", base)
     monkeypatch.setenv("BRIEFING_FETCH_BACKOFF", "0.01")
     monkeypatch.setenv("BRIEFING_FETCH_TIMEOUT", "2")
@@ -76,11 +77,12 @@ def test_dry_run_without_network_names_each_source_and_changes_nothing(project_c
     port = closed_port()
     env = {"BRIEFING_PROJECT_DIR": str(project_copy), "BRIEFING_FETCH_BACKOFF": "0.01", "PATH": "/usr/bin:/bin",
            "BRIEFING_PUBLISHER_URL_WORLDBANK": f"http://127.0.0.1:{port}",
-           "BRIEFING_PUBLISHER_URL_COMTRADE": f"http://127.0.0.1:{port}"}
+           "BRIEFING_PUBLISHER_URL_COMTRADE": f"http://127.0.0.1:{port}",
+           "BRIEFING_PUBLISHER_URL_EUROSTAT": f"http://127.0.0.1:{port}"}
     result = subprocess.run([sys.executable, "-m", "report_helpers", "data", "update", "--dry-run"],
                             capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
     assert result.returncode == 6, result.stderr
-    for name in ("worldbank-gdp", "worldbank-population", "comtrade-gas"):
+    for name in ("worldbank-gdp", "worldbank-population", "comtrade-gas", "eurostat-gas-az"):
         assert f"ERROR {name}: http://127.0.0.1:{port}/" in result.stderr
         assert "cannot connect" in result.stderr
     assert tree(data) == before
@@ -162,6 +164,22 @@ def test_withdrawn_row_and_a_revision_behind_a_claim_are_called_out(publishers, 
     assert ((earlier.year == 2020) & (earlier.partner == "Iran")).sum() == 1
     now = catalogue.load_table("gas_imports", as_of=dt.date.today(), root=publishers)
     assert ((now.year == 2020) & (now.partner == "Iran")).sum() == 0
+
+
+def test_eurostat_json_stat_matches_the_table_then_brings_a_new_year(publishers, httpserver):
+    httpserver.expect_ordered_request(EUROSTAT, query_string={
+        "format": "JSON", "lang": "EN", "freq": "A", "siec": "G3000", "partner": "AZ", "unit": "TJ_GCV",
+        "geo": "EU27_2020"}).respond_with_data(fixture("eurostat_gas_az_v1.json"))
+    httpserver.expect_ordered_request(EUROSTAT).respond_with_data(fixture("eurostat_gas_az_v2_constructed.json"))
+    before = published(publishers)
+    assert main(["data", "update", "--source", "eurostat-gas-az", "--accept"]) == 0
+    assert published(publishers) == before  # 492,900 TJ is the table's 492.9 thousand TJ
+    assert _ledger(publishers)[-1]["release_date"] == "2024-02-15"
+    assert main(["data", "update", "--source", "eurostat-gas-az", "--accept"]) == 0
+    added = [r for r in rows(publishers, "eu_gas_azerbaijan") if r["measure"] == "eu_imports_from_az_thousand_tj"]
+    assert [(r["year"], r["value"], r["unit"], r["public_date"]) for r in added] == [
+        ("2023", "492.9", "thousand_tj", "2024-02-29"), ("2024", "500", "thousand_tj", "2025-02-14")]
+    catalogue.validate_package(publishers)
 
 
 def test_transient_429_and_503_are_retried(publishers, httpserver):

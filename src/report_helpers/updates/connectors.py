@@ -188,6 +188,63 @@ class Comtrade(Connector):
         return Parsed(rows, periods, None)
 
 
+# --- Eurostat statistics API 1.0, JSON-stat 2.0 ---------------------------------------------------
+# https://wikis.ec.europa.eu/display/EUROSTATHELP/API+Statistics+-+data+query and https://json-stat.org/format/
+# A dataset: "id" (dimension names in order), "size" (categories per dimension), "dimension"
+# (each with category.index: code -> position), "value" (flat index -> number; an object when sparse,
+# else an array) and "updated" (the release time). The flat index of an observation is its positions
+# combined row-major over "id" and "size".
+
+@dataclass(frozen=True)
+class Eurostat(Connector):
+    dataset: str = ""
+    filters: tuple = ()         # (dimension, code) pairs that fix every dimension but time
+    scale: float = 1.0          # the table's unit per unit of the file (1e-3: TJ -> thousand TJ)
+    digits: int = 1
+
+    def request(self):
+        url = f"{self.base()}/eurostat/api/dissemination/statistics/1.0/data/{self.dataset}"
+        return url, {"format": "JSON", "lang": "EN", **dict(self.filters)}, {}
+
+    def parse(self, raw: bytes) -> Parsed:
+        doc = self._json(raw)
+        if isinstance(doc, dict) and "error" in doc:
+            raise self.fail(f"the API answered with an error: {json.dumps(doc['error'])[:300]}")
+        try:
+            ids, sizes, dims, values = doc["id"], doc["size"], doc["dimension"], doc["value"]
+            index = {d: dims[d]["category"]["index"] for d in ids}
+        except (KeyError, TypeError):
+            raise self.fail("expected a JSON-stat 2.0 dataset (id, size, dimension, value); the schema has "
+                            "changed") from None
+        if doc.get("class") != "dataset" or len(ids) != len(sizes) or "time" not in ids:
+            raise self.fail("not a JSON-stat dataset with a time dimension; the schema has changed")
+        for dim, code in self.filters:
+            if dim not in index or code not in index[dim] or sizes[ids.index(dim)] != 1:
+                raise self.fail(f"dimension {dim} is not fixed at {code}; the query or the dataset changed")
+        if isinstance(index["time"], list):  # JSON-stat allows the index as an array of codes
+            index["time"] = {code: i for i, code in enumerate(index["time"])}
+        strides = [math.prod(sizes[i + 1:]) for i in range(len(sizes))]
+        offset = sum(strides[i] * _position(index[d]) for i, d in enumerate(ids) if d != "time")
+        step = strides[ids.index("time")]
+        rows, periods = [], set()
+        for period, position in index["time"].items():
+            if not (isinstance(period, str) and period.isdigit() and len(period) == 4):
+                raise self.fail(f"time period {period!r} is not a year")
+            periods.add(int(period))
+            flat = offset + step * position
+            value = values.get(str(flat)) if isinstance(values, dict) else (
+                values[flat] if flat < len(values) else None)
+            number = self._number(value, f"{period}")
+            if number is not None:
+                rows.append({"year": int(period), **self.fixed, "value": round(number * self.scale, self.digits)})
+        return Parsed(rows, periods, _date(doc.get("updated"), self, "updated"))
+
+
+def _position(categories) -> int:
+    """The position of a dimension fixed to one category (its index object holds one entry)."""
+    return next(iter(categories.values())) if isinstance(categories, dict) else 0
+
+
 def _date(value, connector: Connector, what: str) -> dt.date | None:
     if value in (None, ""):
         return None
@@ -213,6 +270,13 @@ CONNECTORS: dict[str, Connector] = {c.name: c for c in (
              table="gas_imports", key=("year", "partner"), values=("months_covered", "net_weight_kt", "value_musd"),
              lineage=("comtrade-gas-imports",), every_days=366, env="COMTRADE",
              base_url="https://comtradeapi.un.org"),
+    Eurostat(name="eurostat-gas-az", publisher="Eurostat",
+             title="EU27 imports of natural gas from Azerbaijan, thousand TJ (GCV), nrg_ti_gas",
+             table="eu_gas_azerbaijan", key=("year", "measure"), values=("value",),
+             lineage=("eurostat-caspianbarrel-2024-02",), every_days=366, env="EUROSTAT",
+             base_url="https://ec.europa.eu", fixed={"measure": "eu_imports_from_az_thousand_tj", "unit": "thousand_tj"},
+             dataset="nrg_ti_gas", filters=(("freq", "A"), ("siec", "G3000"), ("partner", "AZ"), ("unit", "TJ_GCV"),
+                                           ("geo", "EU27_2020")), scale=1e-3),
 )}
 
 def declared(data=None) -> dict[str, dict]:
