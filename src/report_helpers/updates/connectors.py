@@ -145,8 +145,9 @@ class Comtrade(Connector):
     def request(self):
         key = os.environ.get("COMTRADE_API_KEY")
         path = "/data/v1/get/C/A/HS" if key else "/public/v1/preview/C/A/HS"
+        this_year = dt.date.today().year  # the last twelve years: the most periods one call may ask for
         params = {"reporterCode": str(self.reporter), "cmdCode": self.cmd, "flowCode": self.flow,
-                  "includeDesc": "true"}
+                  "period": ",".join(str(y) for y in range(this_year - 11, this_year + 1)), "includeDesc": "true"}
         return self.base() + path, params, ({"Ocp-Apim-Subscription-Key": key} if key else {})
 
     def parse(self, raw: bytes) -> Parsed:

@@ -232,17 +232,11 @@ def update(data: Path, connectors: list[Connector], *, dry_run: bool = False, ac
             finish_accept(data)
             _tidy(vdir)
         tables: dict[str, _Table] = {}
-        kept, skipped, sources = [], {}, []
+        kept, skipped, sources, bodies = [], {}, [], {}
         for connector, response, parsed in fetched:
             table = tables.get(connector.table) or _Table(data, connector.table)
             before = (list(table.rows), list(table.superseded), table.changed)
-            vintage = vintages.Vintage(connector=connector.name, url=response.url, table=connector.table,
-                                       vintage_id=vintages.vintage_id(response.retrieved_at,
-                                                                      hashlib.sha256(response.body).hexdigest()),
-                                       sha256=hashlib.sha256(response.body).hexdigest(),
-                                       retrieved_at=response.retrieved_at.isoformat(),
-                                       release_date=parsed.release_date.isoformat() if parsed.release_date else None,
-                                       content_type=response.content_type)
+            vintage = vintages.describe(connector.name, connector.table, response, parsed.release_date)
             try:
                 changes, skipped[connector.name] = table.merge(connector, vintage, parsed)
             except PublisherFileError as exc:
@@ -251,9 +245,8 @@ def update(data: Path, connectors: list[Connector], *, dry_run: bool = False, ac
                 log.error("%s", exc)
                 continue
             tables[connector.table] = table
-            if not dry_run:
-                vintage = vintages.save(data, connector.name, connector.table, response, parsed.release_date)
             kept.append(vintage)
+            bodies[vintage.vintage_id] = response.body
             outcome.changes += changes
             if changes:
                 sources.append(_source_rows(connector, vintage))
@@ -284,6 +277,8 @@ def update(data: Path, connectors: list[Connector], *, dry_run: bool = False, ac
             return outcome
         if not kept:
             return outcome
+        for vintage in kept:  # only files that passed every check are kept
+            vintages.save(data, vintage, bodies[vintage.vintage_id])
         entries = vintages.ledger(data) + [
             {**asdict(v), "source_id": v.source_id, "public_date": v.public_date.isoformat(),
              "accepted_at": None, "changed_rows": sum(1 for c in outcome.changes if c.connector == v.connector)}

@@ -77,17 +77,20 @@ def vintage_id(retrieved_at: dt.datetime, sha256: str) -> str:
     return f"{retrieved_at:%Y%m%dt%H%M%S}z-{sha256[:8]}"
 
 
-def save(data: Path, connector: str, table: str, response, release_date: dt.date | None) -> Vintage:
-    """Keep a fetched file as a vintage: the raw file first, then its metadata (which marks it whole)."""
+def describe(connector: str, table: str, response, release_date: dt.date | None) -> Vintage:
+    """The vintage a fetched file makes (nothing is written)."""
     sha = hashlib.sha256(response.body).hexdigest()
-    vintage = Vintage(connector=connector, vintage_id=vintage_id(response.retrieved_at, sha), url=response.url,
-                      sha256=sha, retrieved_at=response.retrieved_at.isoformat(),
-                      release_date=release_date.isoformat() if release_date else None,
-                      content_type=response.content_type, table=table)
-    folder = vintages_dir(data) / connector
-    write_atomic(folder / f"{vintage.vintage_id}.raw", response.body)
+    return Vintage(connector=connector, vintage_id=vintage_id(response.retrieved_at, sha), url=response.url,
+                   sha256=sha, retrieved_at=response.retrieved_at.isoformat(),
+                   release_date=release_date.isoformat() if release_date else None,
+                   content_type=response.content_type, table=table)
+
+
+def save(data: Path, vintage: Vintage, body: bytes) -> None:
+    """Keep a fetched file as a vintage: the raw file first, then its metadata (which marks it whole)."""
+    folder = vintages_dir(data) / vintage.connector
+    write_atomic(folder / f"{vintage.vintage_id}.raw", body)
     write_atomic(folder / f"{vintage.vintage_id}.json", json.dumps(asdict(vintage), indent=2).encode())
-    return vintage
 
 
 def load(data: Path, connector: str, vid: str) -> tuple[Vintage, bytes]:
