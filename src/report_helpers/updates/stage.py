@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -99,7 +100,7 @@ class _Table:
         self.path = data / self.res["path"]
         self.fields, self.rows = _read_csv(self.path)
         self.sup_path = data / SUPERSEDED.format(table=name)
-        sup_fields, self.superseded = _read_csv(self.sup_path)
+        _fields, self.superseded = _read_csv(self.sup_path)
         self.changed = False
 
     def merge(self, connector: Connector, vintage: vintages.Vintage, parsed) -> tuple[list[Change], int]:
@@ -123,11 +124,11 @@ class _Table:
                 columns = [{"column": c, "old": old[c], "new": fmt(new[c]), **dict(zip(("change", "pct"),
                             size(old[c], new[c])))} for c in cols]
                 self._supersede(old, vintage)
-                self.rows[index[key]] = {**old, **{c: fmt(new[c]) for c in cols}, **stamp, "note": note}
+                self.rows[index[key]] = self._fit({**old, **{c: fmt(new[c]) for c in cols}, **stamp, "note": note})
                 changes.append(Change("revised", self.name, key, connector.name, vintage.source_id, columns))
             elif newest is None or new[connector.period] > newest:
                 row = {f: "" for f in self.fields} | {k: fmt(v) for k, v in new.items() if k in self.fields}
-                row |= stamp | {"confidence": "High", "note": note}
+                row = self._fit(row | stamp | {"confidence": "High", "note": note})
                 self.rows.append(row)
                 index[key] = len(self.rows) - 1
                 changes.append(Change("added", self.name, key, connector.name, vintage.source_id,
@@ -144,6 +145,10 @@ class _Table:
         self.rows = [r for r in self.rows if _key(r, connector.key) not in removed]
         self.changed |= bool(changes)
         return changes, skipped
+
+    def _fit(self, row: dict) -> dict:
+        """Only the table's own columns (a table may have no note or confidence column)."""
+        return {f: row.get(f, "") for f in self.fields}
 
     def _supersede(self, old: dict, vintage: vintages.Vintage) -> None:
         self.superseded.append({**old, "superseded_on": vintage.public_date.isoformat(),
@@ -214,18 +219,24 @@ def update(data: Path, connectors: list[Connector], *, dry_run: bool = False, ac
            lock_wait: float = 60.0, reports_dir: Path | None = None) -> Outcome:
     """Fetch every connector; stage what changed (nothing is staged or kept with ``dry_run``)."""
     outcome = Outcome()
-    fetched = []
-    for connector in connectors:  # fetch and parse before taking the lock: the network is slow
+
+    def get(connector: Connector):
         try:
             url, params, headers = connector.request()
             response = fetch.get(connector.name, url, params, headers)
             parsed = connector.parse(response.body)
-            fetched.append((connector, response, parsed))
-            log.info("%s: fetched %d bytes, %d rows, from %s", connector.name, len(response.body),
-                     len(parsed.rows), response.url)
         except BriefingError as exc:
-            outcome.failures[connector.name] = exc
             log.error("%s", exc)
+            return exc
+        log.info("%s: fetched %d bytes, %d rows, from %s", connector.name, len(response.body),
+                 len(parsed.rows), response.url)
+        return connector, response, parsed
+
+    # fetch and parse side by side, before taking the lock: publishers are slow, retries slower
+    with ThreadPoolExecutor(max_workers=max(1, min(4, len(connectors)))) as pool:
+        results = list(pool.map(get, connectors))
+    fetched = [r for r in results if not isinstance(r, BriefingError)]
+    outcome.failures = {c.name: r for c, r in zip(connectors, results) if isinstance(r, BriefingError)}
     with _locked(data, lock_wait, create=not dry_run):
         vdir = vintages.vintages_dir(data)
         if not dry_run:
