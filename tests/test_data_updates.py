@@ -430,3 +430,19 @@ def test_an_update_killed_at_any_moment_loses_nothing(publishers, httpserver):
     assert after != before and (finished is None or after == finished)
     assert not (publishers / "vintages" / stage.JOURNAL).exists()
     catalogue.validate_package(publishers)
+
+
+def test_verify_derives_the_rows_again_from_the_raw_vintages(publishers, httpserver, capsys):
+    serve(httpserver, COMTRADE, fixture("comtrade_gas_v2_constructed.json"))
+    assert main(["data", "update", "--source", "comtrade-gas", "--accept"]) == 0
+    assert main(["data", "verify"]) == 0
+    table = publishers / "gas_imports.csv"
+    table.write_text(table.read_text().replace("2022,12,Russian Federation,1900,", "2022,12,Russian Federation,1901,"))
+    capsys.readouterr()
+    assert main(["data", "verify"]) == 2
+    source = _ledger(publishers)[-1]["source_id"]
+    assert (f"gas_imports:2022|Russian Federation column net_weight_kt is '1901', but {source} gives 1900"
+            in capsys.readouterr().err)
+    raw = next((publishers / "vintages" / "comtrade-gas").glob("*.raw"))
+    raw.write_bytes(raw.read_bytes().replace(b"410000000", b"410000001"))
+    assert main(["data", "verify"]) == 2  # a raw file that no longer matches its SHA-256

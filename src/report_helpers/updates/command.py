@@ -43,7 +43,9 @@ def add_parser(commands) -> None:
     accept = actions.add_parser("accept", help="publish the staged update into data/", epilog=EXIT_CODES,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     status = actions.add_parser("status", help="each source: connected or hand-entered, data as of, overdue")
-    for command in (update, accept, status):
+    verify = actions.add_parser("verify", help="derive the accepted vintages' rows again from their raw files "
+                                               "and check that data/ holds exactly those values (exit 2 if not)")
+    for command in (update, accept, status, verify):
         command.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS",
                              help="how long to wait for another `briefing data` command (default: 60)")
         command.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
@@ -59,6 +61,14 @@ def run(args) -> int:
         data = data_dir()
         if args.data_command == "status":
             print(status_text(data))
+            return 0
+        if args.data_command == "verify":
+            problems = stage.verify(data)
+            for line in problems:
+                log.error("%s", line)
+            if problems:
+                return 2
+            log.info("every row that cites a vintage holds the value its raw file gives")
             return 0
         if args.data_command == "accept":
             plan = stage.accept(data, lock_wait=args.lock_wait)

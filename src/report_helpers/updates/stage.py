@@ -368,3 +368,32 @@ def finish_accept(data: Path) -> bool:
     vintages.fsync_dir(vdir)
     shutil.rmtree(vdir / STAGED, ignore_errors=True)
     return True
+
+
+def verify(data: Path) -> list[str]:
+    """Derive every accepted vintage's rows again from its raw file and compare them with the rows of
+    data/ (and of the superseded files) that cite it: a list of what does not match (empty: all do)."""
+    from .connectors import CONNECTORS
+
+    problems = []
+    for entry in vintages.ledger(data):
+        connector = CONNECTORS.get(entry["connector"])
+        if connector is None:
+            problems.append(f"{entry['connector']}: no such connector")
+            continue
+        vintage, raw = vintages.load(data, entry["connector"], entry["vintage_id"])  # checks the SHA-256
+        derived = {_key(r, connector.key): r for r in connector.parse(raw).rows}
+        table = _Table(data, connector.table)
+        for row in [*table.rows, *table.superseded]:
+            if row.get("source_id") != vintage.source_id:
+                continue
+            key = _key(row, connector.key)
+            new = derived.get(key)
+            if new is None:
+                problems.append(f"{connector.table}:{key} cites {vintage.source_id}, whose file has no such row")
+                continue
+            for column in connector.values:
+                if differs(row.get(column, ""), new.get(column)):
+                    problems.append(f"{connector.table}:{key} column {column} is {row.get(column)!r}, but "
+                                    f"{vintage.source_id} gives {fmt(new.get(column))}")
+    return problems
