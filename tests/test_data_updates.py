@@ -240,6 +240,36 @@ def test_each_fault_names_the_source_exits_non_zero_and_changes_nothing(
     assert tree(publishers) == before
 
 
+def _broken_other(kind: str) -> bytes:
+    """World Bank and Eurostat answers changed for the test (not publisher files): an error message in
+    the World Bank's shape, the envelope dropped, JSON-stat without values, another reporting area."""
+    if kind == "wb-error":
+        return json.dumps([{"message": [{"id": "120", "key": "Invalid value",
+                                         "value": "The provided parameter value is not valid"}]}]).encode()
+    if kind == "wb-envelope":
+        return json.dumps(json.loads(fixture("worldbank_gdp_v1.json"))[1]).encode()
+    doc = json.loads(fixture("eurostat_gas_az_v1.json"))
+    if kind == "jsonstat-no-values":
+        del doc["value"]
+    if kind == "jsonstat-geo":
+        doc["dimension"]["geo"]["category"]["index"] = {"EU28": 0}
+    return json.dumps(doc).encode()
+
+
+@pytest.mark.parametrize("source, path, kind, message", [
+    ("worldbank-gdp", WB_GDP, "wb-error", "the API answered with an error"),
+    ("worldbank-gdp", WB_GDP, "wb-envelope", "expected [page metadata, [observations]] (World Bank API v2 JSON)"),
+    ("eurostat-gas-az", EUROSTAT, "jsonstat-no-values", "expected a JSON-stat 2.0 dataset"),
+    ("eurostat-gas-az", EUROSTAT, "jsonstat-geo", "dimension geo is not fixed at EU27_2020"),
+])
+def test_a_changed_format_of_each_publisher_is_refused(publishers, httpserver, capsys, source, path, kind, message):
+    serve(httpserver, path, _broken_other(kind))
+    before = tree(publishers)
+    assert main(["data", "update", "--source", source]) == 7
+    assert f"ERROR {source} (" in capsys.readouterr().err
+    assert tree(publishers) == before
+
+
 def test_one_failing_source_does_not_hold_back_the_others(publishers, httpserver):
     serve(httpserver, WB_GDP, fixture("worldbank_gdp_v2_constructed.json"))
     httpserver.expect_request(WB_POP).respond_with_data("down", status=500)

@@ -237,6 +237,8 @@ def update(data: Path, connectors: list[Connector], *, dry_run: bool = False, ac
         results = list(pool.map(get, connectors))
     fetched = [r for r in results if not isinstance(r, BriefingError)]
     outcome.failures = {c.name: r for c, r in zip(connectors, results) if isinstance(r, BriefingError)}
+    if not fetched:  # every publisher failed: touch nothing at all
+        return outcome
     with _locked(data, lock_wait, create=not dry_run):
         vdir = vintages.vintages_dir(data)
         if not dry_run:
