@@ -309,6 +309,8 @@ def test_an_accept_killed_between_its_moves_is_finished_by_the_next_command(publ
     monkeypatch.setattr(stage.os, "replace", real_replace)
     assert (publishers / "vintages" / stage.JOURNAL).is_file()
     assert (publishers / "gas_imports.csv").read_bytes() != staged_table  # half done
+    half = catalogue.load_table("gas_imports", as_of=dt.date.today() - dt.timedelta(days=1), root=publishers)
+    assert not half["row_ref"].duplicated().any()  # earlier values never double a row the table still has
     assert main(["data", "accept"]) == 0  # finishes the journal first; then nothing is staged
     assert (publishers / "gas_imports.csv").read_bytes() == staged_table
     assert not (publishers / "vintages" / stage.JOURNAL).exists()

@@ -36,6 +36,8 @@ def with_earlier_values(name: str, frame, res: dict, as_of: dt.date, root: Path)
     if key:
         rows[catalogue.ROW_REF] = (f"{name}:" + rows[key].astype(str).agg("|".join, axis=1)).astype("string")
     rows = catalogue.known_by(rows, res, as_of, root)  # cites the earlier source where one is recorded
+    if catalogue.ROW_REF in frame.columns and catalogue.ROW_REF in rows.columns:  # a row the table shows wins
+        rows = rows.loc[~rows[catalogue.ROW_REF].isin(set(frame[catalogue.ROW_REF]))]
     return pd.concat([frame, rows[frame.columns]], ignore_index=True)
 
 
