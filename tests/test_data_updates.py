@@ -422,6 +422,11 @@ def test_update_review_accept_build_names_the_new_vintage_and_an_earlier_edition
     assert {t["value"] for t in russia} == {1900}
     html = (reports / f"{today.isoformat()}_full" / "briefing.html").read_text()
     assert "<h2>Data as of</h2>" in html and f"vintage {vintage['vintage_id']}" in html
+    from pypdf import PdfReader
+
+    pages = PdfReader(reports / f"{today.isoformat()}_full" / "briefing.pdf").pages[:4]
+    pdf = " ".join(page.extract_text() for page in pages)
+    assert "Data as of" in pdf and vintage["vintage_id"] in pdf
     manifest, figure, russia = gas_share(yesterday)
     assert "comtrade-gas" not in manifest["vintages"]  # not yet public on that day
     assert {t["source_id"] for t in russia} == {"comtrade-gas-imports"}
