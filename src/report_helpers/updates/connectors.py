@@ -275,9 +275,10 @@ CONNECTORS: dict[str, Connector] = {c.name: c for c in (
              title="EU27 imports of natural gas from Azerbaijan, thousand TJ (GCV), nrg_ti_gas",
              table="eu_gas_azerbaijan", key=("year", "measure"), values=("value",),
              lineage=("eurostat-caspianbarrel-2024-02",), every_days=366, env="EUROSTAT",
-             base_url="https://ec.europa.eu", fixed={"measure": "eu_imports_from_az_thousand_tj", "unit": "thousand_tj"},
-             dataset="nrg_ti_gas", filters=(("freq", "A"), ("siec", "G3000"), ("partner", "AZ"), ("unit", "TJ_GCV"),
-                                           ("geo", "EU27_2020")), scale=1e-3),
+             base_url="https://ec.europa.eu",
+             fixed={"measure": "eu_imports_from_az_thousand_tj", "unit": "thousand_tj"}, dataset="nrg_ti_gas",
+             filters=(("freq", "A"), ("siec", "G3000"), ("partner", "AZ"), ("unit", "TJ_GCV"), ("geo", "EU27_2020")),
+             scale=1e-3),
 )}
 
 def declared(data=None) -> dict[str, dict]:
