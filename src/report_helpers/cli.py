@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .errors import BriefingError
+from .logs import configure_logging
 
 EXIT_CODES = """exit codes:
   0  the briefing was built (or was already up to date)
@@ -26,7 +27,7 @@ EXIT_CODES = """exit codes:
 
 def _parameter_help() -> str:
     try:
-        from .pipeline.sections import discover
+        from .sections import discover
         from .params import merge_specs
 
         sections = discover()
@@ -51,7 +52,7 @@ def _folder_options(command: argparse.ArgumentParser, *, reports_help: str | Non
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="briefing", description="Build the Frenemies briefing.")
+    top = argparse.ArgumentParser(prog="briefing", description="Build, publish and deliver the briefing of the project in this folder.")
     commands = top.add_subparsers(dest="command", required=True)
     build = commands.add_parser(
         "build", help="execute the section notebooks and write HTML and PDF briefings",
@@ -159,7 +160,7 @@ def parser() -> argparse.ArgumentParser:
     send.add_argument("--list", dest="lists", action="append", required=True, metavar="NAME",
                       help="a list of the distribution file (repeatable)")
     send.add_argument("--config", type=Path, metavar="FILE",
-                      help="the distribution file (default: distribution.toml at the project root)")
+                      help="the distribution file (default: briefing.toml [delivery] distribution, distribution.toml)")
     send.add_argument("--edition-id", metavar="ID", help="send this edition instead of the latest complete one")
     send.add_argument("--only-if-changed", action="store_true",
                       help="skip a recipient whose last edition had the same key figures, events and verdicts")
@@ -178,17 +179,6 @@ def _given(args) -> dict[str, str]:
         if getattr(args, name, None) is not None:
             given[name] = getattr(args, name)
     return given
-
-
-def configure_logging(quiet: bool) -> None:
-    """Timestamped lines on stderr (warnings only with --quiet); each edition's build.log gets all."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
-    handler.setLevel(logging.WARNING if quiet else logging.INFO)
-    logger = logging.getLogger("briefing")
-    logger.handlers[:] = [handler]
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -264,12 +254,12 @@ def _batch(args) -> int:
 
 
 def _prune(args) -> int:
-    from .pipeline import publish
+    from .publishing import publish, store
 
     log = logging.getLogger("briefing")
     try:
-        reports_dir = publish.prepare_reports_dir(args.reports_dir)
-        with publish.build_lock(reports_dir, args.lock_wait):
+        reports_dir = store.prepare_reports_dir(args.reports_dir)
+        with store.build_lock(reports_dir, args.lock_wait):
             publish.clear_leftovers(reports_dir)
             removed = publish.prune(reports_dir, keep=args.keep, older_than_days=args.older_than,
                                     dry_run=args.dry_run)

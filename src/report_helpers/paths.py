@@ -6,19 +6,21 @@ import os
 from pathlib import Path
 
 PROJECT_ENV = "BRIEFING_PROJECT_DIR"
+PROJECT_FILE = "briefing.toml"
 
 
 def _looks_like_project(path: Path) -> bool:
-    return (path / "data" / "datapackage.json").is_file() and (path / "notebooks").is_dir()
+    return ((path / PROJECT_FILE).is_file() and (path / "data" / "datapackage.json").is_file()
+            and (path / "notebooks").is_dir())
 
 
 def project_dir() -> Path:
     """The project root: $BRIEFING_PROJECT_DIR, else the nearest parent of the working
-    folder holding data/ and notebooks/, else the checkout this package lives in."""
+    folder holding briefing.toml, data/ and notebooks/, else the checkout this package lives in."""
     if os.environ.get(PROJECT_ENV):
         root = Path(os.environ[PROJECT_ENV]).resolve()
         if not _looks_like_project(root):
-            raise FileNotFoundError(f"{PROJECT_ENV}={root} has no data/datapackage.json and notebooks/")
+            raise FileNotFoundError(f"{PROJECT_ENV}={root} has no briefing.toml, data/datapackage.json and notebooks/")
         return root
     here = Path.cwd().resolve()
     for candidate in (here, *here.parents):
@@ -28,7 +30,7 @@ def project_dir() -> Path:
     if _looks_like_project(checkout):
         return checkout
     raise FileNotFoundError(
-        "cannot find the project folder (one holding data/datapackage.json and notebooks/); "
+        "cannot find the project folder (one holding briefing.toml, data/datapackage.json and notebooks/); "
         f"run from inside it or set {PROJECT_ENV}"
     )
 

@@ -185,12 +185,12 @@ _WAITING = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>
 
 class Preview:
     def __init__(self, options: PreviewOptions):
-        from .pipeline import publish
+        from .publishing import store
         from .paths import project_dir
 
         self.options = options
         self.root = project_dir()
-        self.reports_dir = publish.prepare_reports_dir(options.reports_dir)
+        self.reports_dir = store.prepare_reports_dir(options.reports_dir)
         self.preview_dir = self.reports_dir / FOLDER
         self.preview_dir.mkdir(exist_ok=True)
         self.cond = threading.Condition()
@@ -261,7 +261,7 @@ class Preview:
 
     def full_build(self, why: str) -> None:
         from .errors import SectionFailed
-        from .pipeline import publish
+        from .publishing import store
         from .pipeline.build import build
 
         self._set_building()
@@ -278,7 +278,7 @@ class Preview:
                           timing={"kind": "build", "why": why, "seconds": time.perf_counter() - start,
                                   "ok": False})
             return
-        manifest = publish.read_manifest(edition) if edition else None
+        manifest = store.read_manifest(edition) if edition else None
         error = None
         if manifest:
             failed_entries = [e for e in manifest.get("sections", []) if e.get("status") == "failed"]
@@ -310,7 +310,7 @@ class Preview:
 
         from . import catalogue
         from .pipeline import assemble, convert
-        from .pipeline.sections import discover
+        from .sections import discover
 
         params = manifest.get("parameters", {})
         import datetime as dt
@@ -364,7 +364,7 @@ class Preview:
 
         from .pipeline import assemble, convert
         from .pipeline.cache import merge_markdown
-        from .pipeline.sections import find_section
+        from .sections import find_section
 
         start = time.perf_counter()
         r = self.rendered
@@ -391,7 +391,7 @@ class Preview:
         from .pipeline import assemble, convert
         from .pipeline.cache import results_digest
         from .pipeline.execute import Execution, Job
-        from .pipeline.sections import discover
+        from .sections import discover
 
         if self.rendered is None:  # set only when no PDF is printed
             return False

@@ -10,14 +10,12 @@ from functools import lru_cache
 
 import jinja2
 
-from .. import fmt
+from .. import fmt, project
 from ..catalogue import Source
 from ..paths import templates_dir
 from ..theme import FONT_STACK, font_face_css
 from .convert import headings
 
-BRIEFING_TITLE = "Why are Putin and Pashinyan frenemies?"
-BRIEFING_SUBTITLE = "A data-backed briefing on Armenia–Russia relations"
 _CITED = re.compile(r'href="#source-(\d+)"')
 
 
@@ -86,8 +84,9 @@ def cited(pages: list[SectionPage], sources: dict[str, Source]) -> list[Source]:
 
 
 def _render(template: str, **context) -> str:
+    briefing = project.load()
     return _env().get_template(template).render(
-        title=BRIEFING_TITLE, subtitle=BRIEFING_SUBTITLE, font_faces=font_face_css(),
+        title=briefing.title, subtitle=briefing.subtitle, lang=briefing.language, font_faces=font_face_css(),
         font_stack=FONT_STACK, screen_css=_css("briefing.css"), **context)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..params import BuildParams
-from .sections import Section
+from ..sections import Section
 
 FOLDER = ".only"  # REPORTS_DIR/.only/: subset editions
 
