@@ -5,8 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import UsageError
+
 PROJECT_ENV = "BRIEFING_PROJECT_DIR"
 PROJECT_FILE = "briefing.toml"
+
+
+class ProjectNotFound(UsageError, FileNotFoundError):
+    """No project folder here (exit 2): `briefing new DIR` makes one."""
 
 
 def _looks_like_project(path: Path) -> bool:
@@ -20,7 +26,7 @@ def project_dir() -> Path:
     if os.environ.get(PROJECT_ENV):
         root = Path(os.environ[PROJECT_ENV]).resolve()
         if not _looks_like_project(root):
-            raise FileNotFoundError(f"{PROJECT_ENV}={root} has no briefing.toml, data/datapackage.json and notebooks/")
+            raise ProjectNotFound(f"{PROJECT_ENV}={root} has no briefing.toml, data/datapackage.json and notebooks/")
         return root
     here = Path.cwd().resolve()
     for candidate in (here, *here.parents):
@@ -29,9 +35,9 @@ def project_dir() -> Path:
     checkout = Path(__file__).resolve().parents[2]
     if _looks_like_project(checkout):
         return checkout
-    raise FileNotFoundError(
+    raise ProjectNotFound(
         "cannot find the project folder (one holding briefing.toml, data/datapackage.json and notebooks/); "
-        f"run from inside it or set {PROJECT_ENV}"
+        f"run from inside it, set {PROJECT_ENV}, or make one with `briefing new DIR`"
     )
 
 
