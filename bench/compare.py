@@ -133,6 +133,7 @@ def fresh_project(root: Path) -> Path:
     project = root / "project"
     shutil.rmtree(project, ignore_errors=True)
     shutil.copytree(PROJECT / "data", project / "data")
+    shutil.copy(PROJECT / "briefing.toml", project / "briefing.toml")
     shutil.copytree(PROJECT / "notebooks", project / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     return project
