@@ -83,6 +83,11 @@ def _parsed_catalogue(path: str, mtime_ns: int, size: int) -> dict:
         raise DataError(f"not valid JSON ({exc.msg} at line {exc.lineno})", file=path) from None
 
 
+def has_table(name: str, root: Path | None = None) -> bool:
+    """Whether the catalogue holds a table: a briefing has the tables it needs, not this one's."""
+    return any(res["name"] == name for res in read_catalogue(root)["resources"])
+
+
 def resource(name: str, root: Path | None = None) -> dict:
     for res in read_catalogue(root)["resources"]:
         if res["name"] == name:

@@ -149,6 +149,17 @@ def parser() -> argparse.ArgumentParser:
                          help="do not open a browser")
     preview.add_argument("--jobs", type=int, default=0, metavar="N", help="warm workers (default: one per core)")
     _folder_options(preview, reports_help="its .preview/ and .cache/ are used (default: reports)", lock_wait=False)
+    new = commands.add_parser(
+        "new", help="create a new briefing project that builds at once",
+        description="Create DIR (absent or empty) holding a new briefing project: briefing.toml, a first "
+                    "section notebook, a data package with one sourced table, and a README on adding "
+                    "sections, tables and sources. Then: cd DIR && briefing build.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    new.add_argument("dir", type=Path, metavar="DIR", help="the folder to create")
+    new.add_argument("--title", default="A new briefing", help="the briefing's title (default: %(default)s)")
+    new.add_argument("--name", help="its short name, for mail and the feed (default: the title)")
+    new.add_argument("--author", default="Briefing team", help="the PDF's author (default: %(default)s)")
+    new.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     send = commands.add_parser(
         "send", help="email an edition to distribution lists, once per recipient",
         description="Email the latest complete edition (or --edition-id) to every address of each list "
@@ -197,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         return _send(args)
     if args.command == "preview":
         return _preview(args)
+    if args.command == "new":
+        return _new(args)
     try:
         given = _given(args)
         only = subset.parse(args.only)
@@ -270,6 +283,19 @@ def _prune(args) -> int:
     for line in removed:
         log.info("%s %s", verb, line)
     log.info("%s %d item(s) from %s", verb, len(removed), reports_dir)
+    return 0
+
+
+def _new(args) -> int:
+    from .scaffold import create
+
+    log = logging.getLogger("briefing")
+    try:
+        target = create(args.dir, title=args.title, name=args.name, author=args.author)
+    except BriefingError as exc:
+        log.error("%s", exc)
+        return exc.exit_code
+    print(f"Created {target}. Next: cd {target} && briefing build")
     return 0
 
 

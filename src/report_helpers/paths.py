@@ -26,7 +26,8 @@ def project_dir() -> Path:
     if os.environ.get(PROJECT_ENV):
         root = Path(os.environ[PROJECT_ENV]).resolve()
         if not _looks_like_project(root):
-            raise ProjectNotFound(f"{PROJECT_ENV}={root} has no briefing.toml, data/datapackage.json and notebooks/")
+            raise ProjectNotFound(f"{PROJECT_ENV}={root} has no briefing.toml, data/datapackage.json and "
+                                  "notebooks/; `briefing new DIR` makes a project")
         return root
     here = Path.cwd().resolve()
     for candidate in (here, *here.parents):

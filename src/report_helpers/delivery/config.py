@@ -65,7 +65,7 @@ class SmtpSettings:
     security: str
     user: str | None
     password: str | None = field(default=None, repr=False)
-    mail_from: str = ""  # the From header, e.g. "Frenemies briefing <briefing@example.org>"
+    mail_from: str = ""  # the From header, e.g. "Policy briefing <briefing@example.org>"
     from_address: str = ""  # the bare address: the envelope sender
 
     @property
@@ -214,7 +214,7 @@ def smtp_settings(env: dict[str, str] | None = None) -> SmtpSettings:
                           "or neither (no login)")
     mail_from = get("BRIEFING_MAIL_FROM")
     if not mail_from:
-        raise ConfigError("BRIEFING_MAIL_FROM is not set: the sender, e.g. 'Frenemies briefing "
+        raise ConfigError("BRIEFING_MAIL_FROM is not set: the sender, e.g. 'Policy briefing "
                           "<briefing@example.org>'")
     _, address = parseaddr(mail_from)
     try:

@@ -169,7 +169,8 @@ def validate_data(hashes: dict[str, str], cache_root: Path) -> bool:
     from .. import claims
 
     catalogue.validate_package()
-    claims.check()
+    if catalogue.has_table("claims"):  # a claims register is optional
+        claims.check()
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
     return True
@@ -390,6 +391,9 @@ def recorded_figures(staging: Path) -> dict[str, dict]:
 
 
 def shown_events(build_params: params_mod.BuildParams) -> dict[str, dict]:
+    """The timeline's events in this edition (none if the briefing keeps no `events` table)."""
+    if not catalogue.has_table("events"):
+        return {}
     events = catalogue.load_table("events", as_of=build_params.as_of)
     return {row.event_id: {"date": row.date.isoformat(), "title": row.title} for row in events.itertuples()}
 
@@ -398,6 +402,8 @@ def claim_verdicts(build_params: params_mod.BuildParams) -> dict[str, str]:
     from .. import claims
     from .changes import base_verdict
 
+    if not catalogue.has_table("claims"):  # a briefing without a claims register
+        return {}
     register = claims.register(build_params.as_of)
     return {row.claim_id: base_verdict(row.shown_verdict) for row in register.itertuples()}
 
