@@ -5,7 +5,7 @@ The batch holds the reports folder's lock for its whole run. Editions are built 
 - on a local process pool: each edition is built and published like a `briefing build`, into the
   reports folder itself, and all of them share the section cache;
 - on a dask.distributed cluster, which needs no shared file system: the client sends each worker
-  the project's notebooks and data (a tar archive, extracted once per worker) and the editions to
+  the project file, notebooks and data (a tar archive, extracted once per worker) and the editions to
   compare with; the worker builds in a temporary folder of its own, with a section cache kept in
   its local directory, and returns the edition as a tar archive. The client checks the archive
   against the digests in the edition's manifest and against its own inputs, then publishes it.
@@ -120,14 +120,16 @@ def extract(data: bytes, target: Path) -> None:
 
 
 def project_bundle() -> bytes:
-    """What a remote worker needs besides the installed package: notebooks/ and data/."""
-    from .paths import project_dir
+    """What a remote worker needs besides the installed package: the project file, notebooks/
+    and data/."""
+    from .paths import PROJECT_FILE, project_dir
 
     root = project_dir()
     staging = Path(tempfile.mkdtemp(prefix="briefing-bundle-"))
     try:
         for name in ("notebooks", "data"):
             shutil.copytree(root / name, staging / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        shutil.copy(root / PROJECT_FILE, staging / PROJECT_FILE)
         return archive(staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
