@@ -23,6 +23,7 @@ test: $(STAMP) $(NODE_STAMP)
 # The fast loop (under 2 minutes): lint, committed notebooks clean, tests that build no edition.
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 	$(BIN)/python -m report_helpers.hygiene check
 	$(BIN)/python -m pytest -q -m "not e2e and not slow" $(PYTEST_ARGS)
 

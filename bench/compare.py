@@ -95,7 +95,7 @@ def timed(command: list[str], cwd: Path, env: dict) -> tuple[float, int, str]:
 def section_order(project: Path) -> list[Path]:
     sys.path.insert(0, str(PROJECT / "src"))
     os.environ["BRIEFING_PROJECT_DIR"] = str(project)
-    from report_helpers.pipeline.sections import discover, execution_waves
+    from report_helpers.sections import discover, execution_waves
 
     return [s.path for wave in execution_waves(discover(project / "notebooks")) for s in wave]
 
@@ -133,6 +133,7 @@ def fresh_project(root: Path) -> Path:
     project = root / "project"
     shutil.rmtree(project, ignore_errors=True)
     shutil.copytree(PROJECT / "data", project / "data")
+    shutil.copy(PROJECT / "briefing.toml", project / "briefing.toml")
     shutil.copytree(PROJECT / "notebooks", project / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     return project

@@ -66,6 +66,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="preview-bench-"))
     project, reports = work / "project", work / "reports"
     shutil.copytree(ROOT / "data", project / "data")
+    shutil.copy(ROOT / "briefing.toml", project / "briefing.toml")
     shutil.copytree(ROOT / "notebooks", project / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     notebook = next((project / "notebooks").glob(f"[0-9][0-9]_{args.section}.ipynb"))
     log = open(work / "preview.log", "w")

@@ -48,11 +48,24 @@ def full_edition(built_reports) -> Path:
     return built_reports() / f"{dt.date.today().isoformat()}_full"
 
 
+def copy_project_file(root: Path, *new_sections: str) -> Path:
+    """This briefing's project file in `root`, its section order extended by `new_sections`
+    (notebook names without .ipynb), as an analyst lists a section they add."""
+    text = (PROJECT / "briefing.toml").read_text(encoding="utf-8")
+    last = '    "90_claims_and_evidence",\n'
+    assert last in text, "the project file's [sections] order changed: update copy_project_file"
+    text = text.replace(last, last + "".join(f'    "{s}",\n' for s in new_sections))
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "briefing.toml").write_text(text, encoding="utf-8")
+    return root
+
+
 @pytest.fixture
 def project_copy(tmp_path, monkeypatch) -> Path:
     """A copy of notebooks/ and data/ that a test may break; the build is pointed at it."""
     root = tmp_path / "project"
     shutil.copytree(PROJECT / "data", root / "data")
+    copy_project_file(root)
     shutil.copytree(PROJECT / "notebooks", root / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     monkeypatch.setenv("BRIEFING_PROJECT_DIR", str(root))
@@ -66,6 +79,7 @@ def make_project(tmp_path, monkeypatch):
     def make(*notebooks: str) -> Path:
         root = tmp_path / "project"
         shutil.copytree(PROJECT / "data", root / "data")
+        copy_project_file(root)
         (root / "notebooks").mkdir()
         for name in notebooks:
             shutil.copy(PROJECT / "notebooks" / name, root / "notebooks" / name)

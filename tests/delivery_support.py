@@ -53,6 +53,7 @@ def build_editions(base: Path) -> Editions:
         return Editions(project, reports, json.loads(done.read_text()))
     shutil.rmtree(base, ignore_errors=True)
     shutil.copytree(PROJECT / "data", project / "data")
+    shutil.copy(PROJECT / "briefing.toml", project / "briefing.toml")
     (project / "notebooks").mkdir(parents=True)
     for name in NOTEBOOKS:
         shutil.copy(PROJECT / "notebooks" / name, project / "notebooks" / name)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from report_helpers import catalogue, claims, periods
-from report_helpers.pipeline.sections import discover
+from report_helpers.sections import discover
 
 REGISTER = claims.register()  # each claim with its latest assessment
 ASSESSMENTS = claims.assessments()  # every dated assessment

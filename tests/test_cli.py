@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import copy_project_file
+
 
 def briefing(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "report_helpers", *args], capture_output=True, text=True,
@@ -64,7 +66,15 @@ def test_unwritable_reports_dir(tmp_path):
     assert result.returncode == 2 and "no write permission" in result.stderr
 
 
+def test_a_notebook_the_project_file_does_not_list_is_refused(project_copy, tmp_path):
+    (project_copy / "notebooks" / "60_more.ipynb").write_text("{}", encoding="utf-8")
+    reports = tmp_path / "reports"
+    assert_refused(briefing("build", "--reports-dir", str(reports)), reports,
+                   "briefing.toml: [sections] order does not list 60_more.ipynb")
+
+
 def test_notebook_that_is_not_json(project_copy, tmp_path):
+    copy_project_file(project_copy, "60_broken")
     (project_copy / "notebooks" / "60_broken.ipynb").write_text("{ not json", encoding="utf-8")
     reports = tmp_path / "reports"
     assert_refused(briefing("build", "--reports-dir", str(reports)), reports,

@@ -289,7 +289,7 @@ def test_a_markdown_cell_naming_a_later_year_is_refused_until_tagged(project_cop
     assert f"10_why_frenemies.ipynb, cell {number}: the text names 2025" in result.stderr
     assert not (project_copy / "reports" / ".only").exists()
 
-    from report_helpers.pipeline.sections import Section
+    from report_helpers.sections import Section
 
     cell["metadata"]["tags"] = [*cell["metadata"].get("tags", []), "from:2025-12-31"]
     path.write_text(json.dumps(nb), encoding="utf-8")

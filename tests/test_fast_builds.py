@@ -84,6 +84,8 @@ def test_cache_reuses_what_did_not_change(small_project, tmp_path):
 def test_every_section_starts_from_a_clean_namespace(tmp_path, monkeypatch):
     root = tmp_path / "project"
     shutil.copytree(PROJECT / "data", root / "data")
+    (root / "briefing.toml").write_text('[briefing]\nname = "Namespace test"\ntitle = "Two sections"\n'
+                                        'author = "Tests"\n')
     (root / "notebooks").mkdir()
     params = ('as_of: str = "today"  # date\nedition: str = "full"  # full or brief')
     for order, slug, body in (

@@ -206,7 +206,7 @@ def test_html_in_data_and_quotes_in_parameters_are_shown_never_run(project_copy,
 
 
 def test_edition_ids_with_path_parts_are_refused():
-    from report_helpers.pipeline.publish import check_edition_id
+    from report_helpers.publishing.store import check_edition_id
     from report_helpers.errors import UsageError
 
     for bad in ("../x", "a/b", "..", "latest", ".hidden", ""):

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 from pathlib import Path
 
 import pytest
 
-from delivery_support import build_editions
-from report_helpers.delivery.edition import read
-from report_helpers.pipeline.feed import entry_id, write_feed
-from report_helpers.pipeline.index import write_index
+from delivery_support import PROJECT, build_editions
+from report_helpers.publishing.edition import read
+from report_helpers.publishing.feed import entry_id, write_feed
+from report_helpers.publishing.index import write_index
 
 feedparser = pytest.importorskip("feedparser")
 pytestmark = pytest.mark.e2e
@@ -30,9 +29,10 @@ def reports(editions, tmp_path) -> Path:
 
 @pytest.fixture
 def bare_project(tmp_path, monkeypatch) -> Path:
-    """A project folder the feed may read distribution.toml from (nothing else is needed there)."""
+    """A project folder the feed reads its project file from: this briefing's, which a test may edit."""
     root = tmp_path / "project"
     (root / "data").mkdir(parents=True)
+    shutil.copy(PROJECT / "briefing.toml", root / "briefing.toml")
     (root / "data" / "datapackage.json").write_text("{}")
     (root / "notebooks").mkdir()
     monkeypatch.setenv("BRIEFING_PROJECT_DIR", str(root))
@@ -107,9 +107,11 @@ def test_partial_and_failed_editions_stay_out_and_ids_are_stable(editions, repor
     assert not list(reports.glob(".feed.xml*"))  # the temporary file was renamed into place
 
 
-def test_link_base_from_distribution_file(editions, reports, bare_project):
-    (bare_project / "distribution.toml").write_text(
-        '[feed]\nlink_base = "https://briefing.example.org/editions"\ntitle = "Frenemies: every edition"\n')
+def test_base_url_and_title_from_the_project_file(editions, reports, bare_project):
+    project_file = bare_project / "briefing.toml"
+    project_file.write_text(project_file.read_text().replace(
+        "[publishing]\n", '[publishing]\nbase_url = "https://briefing.example.org/editions"\n'
+                          'feed_title = "Frenemies: every edition"\n'))
     feed = parse(write_feed(reports))
     assert feed.feed.title == "Frenemies: every edition"
     assert any(link.rel == "self" and link.href == "https://briefing.example.org/editions/feed.xml"
@@ -118,16 +120,14 @@ def test_link_base_from_distribution_file(editions, reports, bare_project):
         assert all(link.href.startswith("https://briefing.example.org/editions/") for link in entry.links)
 
 
-def test_a_bad_distribution_file_leaves_relative_links(editions, reports, bare_project, caplog):
-    (bare_project / "distribution.toml").write_text('[feed]\nlink_base = "not a url"\n')
-    logger = logging.getLogger("briefing")  # the command line stops it propagating to the root
-    logger.addHandler(caplog.handler)
-    try:
-        feed = parse(write_feed(reports))
-    finally:
-        logger.removeHandler(caplog.handler)
-    assert all(not link.href.startswith("http") for e in feed.entries for link in e.links)
-    assert "feed: relative links, because" in caplog.text and "[feed] link_base: 'not a url'" in caplog.text
+def test_a_feed_section_in_the_distribution_file_is_refused_with_where_it_moved(bare_project):
+    from report_helpers.delivery.config import ConfigError, load_distribution
+
+    path = bare_project / "distribution.toml"
+    path.write_text('[feed]\nlink_base = "https://briefing.example.org/editions"\n')
+    with pytest.raises(ConfigError, match=r"distribution.toml: \[feed\] has moved to the project file: "
+                                          r"briefing.toml, \[publishing\] base_url"):
+        load_distribution(path)
 
 
 def test_empty_folder_gives_a_valid_empty_feed(tmp_path, bare_project):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from report_helpers.pipeline.sections import NAME_PATTERN, discover, execution_waves
+from report_helpers.sections import NAME_PATTERN, discover, execution_waves
 from report_helpers.paths import notebooks_dir
 
 NOTEBOOKS = sorted(notebooks_dir().glob("*.ipynb"))

@@ -16,7 +16,7 @@ from conftest import run_build
 from report_helpers.errors import UsageError
 from report_helpers.params import BuildParams
 from report_helpers.pipeline import subset
-from report_helpers.pipeline.sections import discover
+from report_helpers.sections import discover
 
 TODAY = dt.date.today().isoformat()
 

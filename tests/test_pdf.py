@@ -283,7 +283,7 @@ def test_pdf_a_2b_printing_validates_and_refuses_an_unknown_standard(tmp_path):
     from report_helpers.pipeline import pdf
 
     source = (pdf.templates_dir() / "briefing.typ").read_text() + "\n= A section\nSome text.\n"
-    inputs = {"title": "T", "author": "A", "running-head": "R"}
+    inputs = {"title": "T", "author": "A", "running-head": "R", "lang": "en", "keywords": ""}
     built = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     pdf.compile_pdf(source, tmp_path / "a.pdf", sys_inputs=inputs, built=built, standard="a-2b")
     for check in ("2b", "ua1"):

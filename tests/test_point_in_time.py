@@ -101,6 +101,7 @@ def two_sections(tmp_path_factory) -> tuple[Path, Path]:
     share one reports folder (the data are validated once)."""
     root = tmp_path_factory.mktemp("project")
     shutil.copytree(PROJECT / "data", root / "data")
+    shutil.copy(PROJECT / "briefing.toml", root / "briefing.toml")
     (root / "notebooks").mkdir()
     for name in ("10_why_frenemies.ipynb", "20_what_putin_wants.ipynb"):
         shutil.copy(PROJECT / "notebooks" / name, root / "notebooks" / name)

@@ -43,7 +43,7 @@ def compiles(*typst_blocks: str) -> str:
     source += "".join(f"\n\n#enum.item({s.number})[{s.publisher}] <source-{s.number}>"
                       for s in catalogue.sources().values())
     pdf = typst.compile(source.encode(), format="pdf", pdf_standards=["ua-1"],
-                        sys_inputs={"title": "T", "author": "A", "running-head": "R"})
+                        sys_inputs={"title": "T", "author": "A", "running-head": "R", "lang": "en", "keywords": ""})
     return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 

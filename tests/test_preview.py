@@ -70,6 +70,7 @@ def served(tmp_path_factory):
     base = tmp_path_factory.mktemp("preview")
     root = base / "project"
     shutil.copytree(PROJECT / "data", root / "data")
+    shutil.copy(PROJECT / "briefing.toml", root / "briefing.toml")
     (root / "notebooks").mkdir()
     for name in NOTEBOOKS:
         shutil.copy(PROJECT / "notebooks" / name, root / "notebooks" / name)

@@ -50,6 +50,7 @@ def full(full_edition) -> Path:
 def two_sections_2024(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("project")
     shutil.copytree(PROJECT / "data", root / "data")
+    shutil.copy(PROJECT / "briefing.toml", root / "briefing.toml")
     (root / "notebooks").mkdir()
     for name in ("10_why_frenemies.ipynb", "30_what_pashinyan_wants.ipynb"):
         shutil.copy(PROJECT / "notebooks" / name, root / "notebooks" / name)

@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import PROJECT
+from conftest import PROJECT, copy_project_file
 from edition_checks import check_edition
 
 pytestmark = pytest.mark.e2e
@@ -32,9 +32,9 @@ NOTEBOOK = "10_small.ipynb"
 DRIVER = """
 import json, shutil, sys
 from pathlib import Path
-from report_helpers.pipeline import publish
+from report_helpers.publishing import publish, store
 reports, source, edition_id = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
-with publish.build_lock(reports, 60):
+with store.build_lock(reports, 60):
     publish.clear_leftovers(reports)
     staging = publish.staging_dir(reports, edition_id)
     shutil.copytree(source, staging, dirs_exist_ok=True)
@@ -49,6 +49,7 @@ def write_small_project(root: Path, narrative: str = "Some narrative.", extra_co
     """One short section that records nothing heavy: a build is mostly the pipeline itself."""
     if not (root / "data").is_dir():
         shutil.copytree(PROJECT / "data", root / "data")
+    copy_project_file(root, Path(NOTEBOOK).stem)
     (root / "notebooks").mkdir(parents=True, exist_ok=True)
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell('as_of: str = "today"  # date\nedition: str = "full"  # full or brief')
@@ -119,12 +120,6 @@ def check_settled(reports: Path) -> None:
             if p.is_symlink() and not p.name.startswith("latest") and p.name.endswith("_full")]
     newest = max((m for m in full if m["status"] == "ok"), key=lambda m: m["parameters"]["as_of"])
     assert (reports / "latest").resolve() == (reports / newest["edition_id"]).resolve()
-
-
-def test_the_index_names_the_briefing_as_the_pages_do():
-    from report_helpers.pipeline import assemble, index
-
-    assert index.TITLE == assemble.BRIEFING_TITLE
 
 
 def test_latest_is_the_newest_complete_edition_of_each_kind(published):

@@ -272,6 +272,7 @@ def test_missing_default_config_names_it(reports, smtp_env, tmp_path, capsys, mo
     (tmp_path / "project" / "data").mkdir(parents=True)
     (tmp_path / "project" / "data" / "datapackage.json").write_text("{}")
     (tmp_path / "project" / "notebooks").mkdir()
+    (tmp_path / "project" / "briefing.toml").write_text('[briefing]\nname = "N"\ntitle = "T"\nauthor = "A"\n')
     monkeypatch.setenv("BRIEFING_PROJECT_DIR", str(tmp_path / "project"))
     smtp_env(free_port())
     code = cli.main(["send", "--list", "ministers", "--reports-dir", str(reports)])

@@ -4,7 +4,7 @@ import altair as alt
 import pandas as pd
 import pytest
 
-from report_helpers import charts, present, theme
+from report_helpers import charts, present, project, theme
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +39,7 @@ def test_russia_keeps_its_colour_and_low_confidence_has_its_own_marker():
     spec = charts.lines_over_time(FRAME, x="year", y="share_pct", series="partner", title="t",
                                   y_title="%").to_dict()
     colour = spec["layer"][0]["encoding"]["color"]["scale"]
-    assert colour["range"][colour["domain"].index("Russia")] == theme.SERIES_COLOURS["Russia"]
+    assert colour["range"][colour["domain"].index("Russia")] == project.load().series_colours["Russia"]
     shape = spec["layer"][1]["encoding"]["shape"]["scale"]
     assert shape["domain"] == ["High", "Low"] and shape["range"][0] != shape["range"][1]
 
@@ -73,7 +73,7 @@ def test_contrast_formula_matches_known_ratios():
 
 
 def test_every_chart_colour_stands_out_from_the_white_page():
-    marks = {**{f"series {k}": v for k, v in theme.SERIES_COLOURS.items()},
+    marks = {**{f"series {k}": v for k, v in project.load().series_colours.items()},
              **{f"palette {i}": v for i, v in enumerate(theme.PALETTE)},
              **{f"verdict {k}": v for k, v in charts.VERDICT_COLOURS.items()},
              "axis": theme.AXIS}
@@ -132,7 +132,7 @@ def test_grouped_bars_differ_by_fill_and_keep_a_full_colour_outline():
     assert fills[0] == outlines[0] and fills[2] == "#ffffff"
     assert contrast(fills[1]) < 1.5 < 3 <= contrast(fills[0])
     assert all(contrast(c) >= 3 for c in outlines)
-    assert outlines[0] == theme.SERIES_COLOURS["Russia"]
+    assert outlines[0] == project.load().series_colours["Russia"]
     assert enc["strokeDash"]["condition"]["value"] != enc["strokeDash"]["value"]  # low confidence: dashed
 
 

@@ -1,4 +1,4 @@
-"""Shared helpers of the Frenemies briefing notebooks.
+"""Shared helpers of a briefing's notebooks, and the engine that builds, publishes and delivers it.
 
 Notebooks import this package as ``rh`` and use: ``rh.setup`` (parameters, data, results),
 ``rh.charts`` (chart builders), ``rh.analysis`` (computations), ``rh.present`` (what readers see),

@@ -445,7 +445,7 @@ def stack(frames: dict[str, pd.DataFrame], column: str = "series") -> pd.DataFra
 
 def verdict_counts(register: pd.DataFrame) -> pd.DataFrame:
     """Claims per section and verdict (judgements counted as such), sections in briefing order."""
-    from .pipeline.sections import discover
+    from .sections import discover
 
     titles = {s.slug: s.title for s in discover()}
     order = {slug: i for i, slug in enumerate(titles)}

@@ -5,7 +5,7 @@ The batch holds the reports folder's lock for its whole run. Editions are built 
 - on a local process pool: each edition is built and published like a `briefing build`, into the
   reports folder itself, and all of them share the section cache;
 - on a dask.distributed cluster, which needs no shared file system: the client sends each worker
-  the project's notebooks and data (a tar archive, extracted once per worker) and the editions to
+  the project file, notebooks and data (a tar archive, extracted once per worker) and the editions to
   compare with; the worker builds in a temporary folder of its own, with a section cache kept in
   its local directory, and returns the edition as a tar archive. The client checks the archive
   against the digests in the edition's manifest and against its own inputs, then publishes it.
@@ -78,7 +78,7 @@ def as_of_dates(start: str, end: str, every: str) -> list[dt.date]:
 def build_edition(options) -> EditionOutcome:
     """One edition, built and published into the shared reports folder (a local pool worker)."""
     from .pipeline.build import build
-    from .cli import configure_logging
+    from .logs import configure_logging
 
     configure_logging(quiet=True)  # each edition's build.log keeps its full log
     as_of = options.given.get("as_of", "")
@@ -120,14 +120,16 @@ def extract(data: bytes, target: Path) -> None:
 
 
 def project_bundle() -> bytes:
-    """What a remote worker needs besides the installed package: notebooks/ and data/."""
-    from .paths import project_dir
+    """What a remote worker needs besides the installed package: the project file, notebooks/
+    and data/."""
+    from .paths import PROJECT_FILE, project_dir
 
     root = project_dir()
     staging = Path(tempfile.mkdtemp(prefix="briefing-bundle-"))
     try:
         for name in ("notebooks", "data"):
             shutil.copytree(root / name, staging / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        shutil.copy(root / PROJECT_FILE, staging / PROJECT_FILE)
         return archive(staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -159,7 +161,7 @@ def _worker_dir() -> Path:
 
 def build_remote(job: RemoteJob, bundle: bytes) -> dict:
     """Build one edition in a private folder of this worker; return it as an archive."""
-    from .cli import configure_logging
+    from .logs import configure_logging
     from .paths import PROJECT_ENV
     from .pipeline.build import build
 
@@ -213,11 +215,12 @@ def build_remote(job: RemoteJob, bundle: bytes) -> dict:
 
 def _history(reports_dir: Path, options) -> list[dict]:
     """The (at most two) published manifests an edition's changes note compares with."""
-    from .pipeline import build as build_mod, changes, publish
+    from .pipeline import build as build_mod, changes
+    from .publishing import store
 
     sections, build_params = build_mod.check_inputs(options)
     kind, _pointer = build_mod._kind(sections, build_params)
-    previous, same = changes.basis(publish.listing(reports_dir), edition_id=build_params.edition_id, kind=kind,
+    previous, same = changes.basis(store.listing(reports_dir), edition_id=build_params.edition_id, kind=kind,
                                    as_of=build_params.as_of.isoformat())
     keep = ("edition_id", "kind", "pointer", "as_of", "parameters", "built", "build", "status", "figures",
             "events", "verdicts", "changes")
@@ -260,13 +263,13 @@ def _check(staging: Path, reply: dict, digest: str) -> dict:
 
 def receive(reply: dict, reports_dir: Path, digest: str, as_of: str) -> EditionOutcome:
     """Check an edition a worker sent and publish it (or keep it as a failed run)."""
-    from .pipeline import publish
+    from .publishing import publish, store
 
     edition_id = reply.get("edition_id") or ""
     if not reply.get("archive"):
         return EditionOutcome(as_of, edition_id, "failed", reply.get("exit_code") or 1,
                               reply.get("message") or f"worker {reply.get('worker')} sent no edition")
-    staging = publish.staging_dir(reports_dir, publish.check_edition_id(edition_id))
+    staging = publish.staging_dir(reports_dir, store.check_edition_id(edition_id))
     try:
         extract(reply["archive"], staging)
         _check(staging, reply, digest)
@@ -353,14 +356,14 @@ class _Cluster:
 
 def run_batch(base, dates: list[dt.date], *, workers: int, scheduler: str | None) -> list[EditionOutcome]:
     """Build one edition per date. ``base`` is a BuildOptions whose parameters apply to all."""
-    from .pipeline import publish
+    from .publishing import publish, store
     from .pipeline.build import plan
 
-    reports_dir = publish.prepare_reports_dir(base.reports_dir)
+    reports_dir = store.prepare_reports_dir(base.reports_dir)
     editions = [replace(base, given={**base.given, "as_of": d.isoformat()}, reports_dir=reports_dir,
                         jobs=1, hold_lock=False) for d in sorted(dates)]
     outcomes: dict[str, EditionOutcome] = {}
-    with publish.build_lock(reports_dir, base.lock_wait):
+    with store.build_lock(reports_dir, base.lock_wait):
         publish.clear_leftovers(reports_dir)
         runner = _Cluster(scheduler, reports_dir) if scheduler else _LocalPool(workers)
         with runner:

@@ -83,6 +83,11 @@ def _parsed_catalogue(path: str, mtime_ns: int, size: int) -> dict:
         raise DataError(f"not valid JSON ({exc.msg} at line {exc.lineno})", file=path) from None
 
 
+def has_table(name: str, root: Path | None = None) -> bool:
+    """Whether the catalogue holds a table: a briefing has the tables it needs, not this one's."""
+    return any(res["name"] == name for res in read_catalogue(root)["resources"])
+
+
 def resource(name: str, root: Path | None = None) -> dict:
     for res in read_catalogue(root)["resources"]:
         if res["name"] == name:
@@ -305,10 +310,62 @@ def load_table(name: str, as_of: dt.date | None = None, root: Path | None = None
     stat = path.stat()
     frame = _typed(name, str(path), stat.st_mtime_ns, stat.st_size, json.dumps(res, sort_keys=True)).copy()
     if as_of is not None:
-        from .updates.history import with_earlier_values
-
         frame = with_earlier_values(name, known_by(frame, res, as_of, root), res, as_of, root)
     return frame.reset_index(drop=True)
+
+
+# Earlier values (ALFRED-style). When an accepted `briefing data` update revises or withdraws a row,
+# the row as it was goes to data/<table>.superseded.csv with ``superseded_on`` (the day the new value
+# became public) and ``superseded_by`` (its source). An edition as of an earlier day shows that row.
+
+def superseded_path(root: Path, table: str) -> Path:
+    return root / f"{table}.superseded.csv"
+
+
+def _superseded(path: Path, res: dict) -> pd.DataFrame:
+    """A table's superseded rows, typed by its schema plus the two superseded_ columns."""
+    import pandas as pd
+
+    _note_read(path)
+    schema = {"fields": [*res["schema"]["fields"], {"name": "superseded_on", "type": "date"},
+                         {"name": "superseded_by", "type": "string"}]}
+    return _cast(pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8"), schema, f"data/{path.name}")
+
+
+def with_earlier_values(name: str, frame: pd.DataFrame, res: dict, as_of: dt.date, root: Path) -> pd.DataFrame:
+    """``frame`` (already filtered to ``as_of``) plus the superseded rows that were current on ``as_of``;
+    a row the table itself shows always wins (an accept cut short between its renames)."""
+    path = superseded_path(root, name)
+    if not path.is_file() or not res.get("publicDateField"):
+        return frame
+    import pandas as pd
+
+    rows = _superseded(path, res)
+    field = res["publicDateField"]
+    current = [p is not None and p <= as_of < s for p, s in zip(rows[field], rows["superseded_on"])]
+    rows = rows.loc[pd.Series(current, index=rows.index, dtype=bool)].drop(columns=["superseded_on", "superseded_by"])
+    key = res["schema"].get("primaryKey")
+    if rows.empty or not key:
+        return frame
+    rows[ROW_REF] = (f"{name}:" + rows[key].astype(str).agg("|".join, axis=1)).astype("string")
+    rows = known_by(rows, res, as_of, root)  # cites the earlier source where one is recorded
+    rows = rows.loc[~rows[ROW_REF].isin(set(frame[ROW_REF]))]
+    return pd.concat([frame, rows[frame.columns]], ignore_index=True)
+
+
+def first_public(name: str, res: dict, root: Path | None, days: dict) -> dict:
+    """``days`` (row key -> the day the row became public) counting superseded rows too: a row revised
+    or withdrawn by an update was public from its first version's day."""
+    path = superseded_path(root or data_dir(), name)
+    if not path.is_file() or not res.get("publicDateField") or not res["schema"].get("primaryKey"):
+        return days
+    rows = _superseded(path, res)
+    keys = rows[res["schema"]["primaryKey"]].astype(str).agg("|".join, axis=1)
+    out = dict(days)
+    for key, day in zip(keys, rows[res["publicDateField"]]):
+        if day is not None and (out.get(key) is None or day < out[key]):
+            out[key] = day
+    return out
 
 
 def sources(root: Path | None = None) -> dict[str, Source]:

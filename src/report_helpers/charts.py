@@ -12,7 +12,8 @@ import json
 import altair as alt
 import pandas as pd
 
-from .theme import DASHES, GROUP_FILLS, INK, PALETTE, SERIES_COLOURS, WIDTH
+from . import project
+from .theme import DASHES, GROUP_FILLS, INK, PALETTE, WIDTH, contrast
 
 CONFIDENCE_SHAPES = alt.Scale(domain=["High", "Low"], range=["circle", "triangle-up"])
 # Low-confidence bars have a dashed outline in ink.
@@ -25,29 +26,28 @@ def _outline(field: str, scale: alt.Scale):
 
 
 def _colour_scale(values) -> alt.Scale:
-    """Known series keep their colour everywhere; others take unused palette colours in order."""
+    """Series the project file names keep their colour everywhere; others take unused palette
+    colours in order."""
+    colours = project.load().series_colours
     domain = list(dict.fromkeys(v for v in values if v is not None))
-    taken = {SERIES_COLOURS[v] for v in domain if v in SERIES_COLOURS}
+    taken = {colours[v] for v in domain if v in colours}
     spare = iter(c for c in PALETTE if c not in taken)
-    return alt.Scale(domain=domain, range=[SERIES_COLOURS.get(v) or next(spare, "#767676") for v in domain])
+    return alt.Scale(domain=domain, range=[colours.get(v) or next(spare, "#767676") for v in domain])
 
 
 def _dash_scale(values) -> alt.Scale:
-    """Russia's line is solid wherever it appears; the other series take the next dash patterns."""
+    """The project's emphasised series (briefing.toml, [theme] emphasis) is drawn solid wherever it
+    appears, else the first series; the other series take the next dash patterns."""
+    emphasis = project.load().emphasis
     domain = list(dict.fromkeys(v for v in values if v is not None))
-    first = next((v for v in domain if v in ("Russia", "Russian Federation")), domain[0] if domain else None)
+    first = next((v for v in domain if v in emphasis), domain[0] if domain else None)
     rest = iter(DASHES[1:])
     return alt.Scale(domain=domain, range=[DASHES[0] if v == first else next(rest, DASHES[-1]) for v in domain])
 
 
 def _text_colour(fill: str) -> str:
     """White on fills dark enough for 4.5:1 (WCAG AA text), the ink colour on the others."""
-    def luminance(hex_colour: str) -> float:
-        channels = [int(hex_colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
-        r, g, b = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-        return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-    return "#ffffff" if 1.05 / (luminance(fill) + 0.05) >= 4.5 else INK
+    return "#ffffff" if contrast(fill) >= 4.5 else INK
 
 
 def _confidence(frame: pd.DataFrame) -> pd.DataFrame:

@@ -87,8 +87,6 @@ def assessments() -> pd.DataFrame:
 def public_days(refs: list[Evidence], tables: dict | None = None,
                 root: Path | None = None) -> dict[str, dt.date | None]:
     """The day each evidence row became public (None: no such row)."""
-    from .updates.history import first_public
-
     tables = {} if tables is None else tables
     out = {}
     for ref in refs:
@@ -100,7 +98,7 @@ def public_days(refs: list[Evidence], tables: dict | None = None,
                 res = catalogue.resource(ref.table, root)
                 frame = catalogue.load_table(ref.table, root=root)
                 tables[ref.table] = dict(zip(_keys(frame, res), catalogue.public_dates(frame, res)))
-                tables[ref.table] = first_public(ref.table, res, root, tables[ref.table])  # revised rows
+                tables[ref.table] = catalogue.first_public(ref.table, res, root, tables[ref.table])
         out[ref.text] = tables[ref.table].get(ref.key)
     return out
 

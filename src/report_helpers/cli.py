@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .errors import BriefingError
+from .logs import configure_logging
 
 EXIT_CODES = """exit codes:
   0  the briefing was built (or was already up to date)
@@ -26,7 +27,7 @@ EXIT_CODES = """exit codes:
 
 def _parameter_help() -> str:
     try:
-        from .pipeline.sections import discover
+        from .sections import discover
         from .params import merge_specs
 
         sections = discover()
@@ -51,7 +52,7 @@ def _folder_options(command: argparse.ArgumentParser, *, reports_help: str | Non
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="briefing", description="Build the Frenemies briefing.")
+    top = argparse.ArgumentParser(prog="briefing", description="Build, publish and deliver the briefing of the project in this folder.")
     commands = top.add_subparsers(dest="command", required=True)
     build = commands.add_parser(
         "build", help="execute the section notebooks and write HTML and PDF briefings",
@@ -148,6 +149,17 @@ def parser() -> argparse.ArgumentParser:
                          help="do not open a browser")
     preview.add_argument("--jobs", type=int, default=0, metavar="N", help="warm workers (default: one per core)")
     _folder_options(preview, reports_help="its .preview/ and .cache/ are used (default: reports)", lock_wait=False)
+    new = commands.add_parser(
+        "new", help="create a new briefing project that builds at once",
+        description="Create DIR (absent or empty) holding a new briefing project: briefing.toml, a first "
+                    "section notebook, a data package with one sourced table, and a README on adding "
+                    "sections, tables and sources. Then: cd DIR && briefing build.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    new.add_argument("dir", type=Path, metavar="DIR", help="the folder to create")
+    new.add_argument("--title", default="A new briefing", help="the briefing's title (default: %(default)s)")
+    new.add_argument("--name", help="its short name, for mail and the feed (default: the title)")
+    new.add_argument("--author", default="Briefing team", help="the PDF's author (default: %(default)s)")
+    new.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     send = commands.add_parser(
         "send", help="email an edition to distribution lists, once per recipient",
         description="Email the latest complete edition (or --edition-id) to every address of each list "
@@ -159,7 +171,7 @@ def parser() -> argparse.ArgumentParser:
     send.add_argument("--list", dest="lists", action="append", required=True, metavar="NAME",
                       help="a list of the distribution file (repeatable)")
     send.add_argument("--config", type=Path, metavar="FILE",
-                      help="the distribution file (default: distribution.toml at the project root)")
+                      help="the distribution file (default: briefing.toml [delivery] distribution, distribution.toml)")
     send.add_argument("--edition-id", metavar="ID", help="send this edition instead of the latest complete one")
     send.add_argument("--only-if-changed", action="store_true",
                       help="skip a recipient whose last edition had the same key figures, events and verdicts")
@@ -183,17 +195,6 @@ def _given(args) -> dict[str, str]:
     return given
 
 
-def configure_logging(quiet: bool) -> None:
-    """Timestamped lines on stderr (warnings only with --quiet); each edition's build.log gets all."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
-    handler.setLevel(logging.WARNING if quiet else logging.INFO)
-    logger = logging.getLogger("briefing")
-    logger.handlers[:] = [handler]
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     configure_logging(args.quiet)
@@ -210,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         return _send(args)
     if args.command == "preview":
         return _preview(args)
+    if args.command == "new":
+        return _new(args)
     if args.command == "data":
         from .updates.command import run as run_data
 
@@ -271,12 +274,12 @@ def _batch(args) -> int:
 
 
 def _prune(args) -> int:
-    from .pipeline import publish
+    from .publishing import publish, store
 
     log = logging.getLogger("briefing")
     try:
-        reports_dir = publish.prepare_reports_dir(args.reports_dir)
-        with publish.build_lock(reports_dir, args.lock_wait):
+        reports_dir = store.prepare_reports_dir(args.reports_dir)
+        with store.build_lock(reports_dir, args.lock_wait):
             publish.clear_leftovers(reports_dir)
             removed = publish.prune(reports_dir, keep=args.keep, older_than_days=args.older_than,
                                     dry_run=args.dry_run)
@@ -287,6 +290,19 @@ def _prune(args) -> int:
     for line in removed:
         log.info("%s %s", verb, line)
     log.info("%s %d item(s) from %s", verb, len(removed), reports_dir)
+    return 0
+
+
+def _new(args) -> int:
+    from .scaffold import create
+
+    log = logging.getLogger("briefing")
+    try:
+        target = create(args.dir, title=args.title, name=args.name, author=args.author)
+    except BriefingError as exc:
+        log.error("%s", exc)
+        return exc.exit_code
+    print(f"Created {target}. Next: cd {target} && briefing build")
     return 0
 
 

@@ -59,7 +59,7 @@ class SectionContext:
 
 
 def _stale(path: Path, section: str) -> bool:
-    from .pipeline.sections import find_section
+    from .sections import find_section
     from .paths import data_dir
 
     if not path.is_file():
@@ -80,7 +80,7 @@ def _run_section_for_results(section: str, params: dict, results_path: Path) -> 
 
     import papermill
 
-    from .pipeline.sections import find_section
+    from .sections import find_section
     from .paths import project_dir
 
     target = find_section(section)

@@ -89,13 +89,14 @@ def _top(cwd: Path | None = None) -> Path | None:
 
 
 def committed_notebooks(root: Path) -> dict[str, str]:
-    """notebooks/*.ipynb as the git index holds them (what the next commit holds), by path; outside
+    """Every committed notebook (the briefing's, the example's, the `briefing new` template's) as the
+    git index holds them (what the next commit holds), by path; outside
     a git checkout, the files themselves. A notebook run and saved in place keeps its outputs on
     disk: the filter strips them from what git stores, and that is what is checked."""
     if _top(root) is None:
         return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
                 for p in sorted((root / "notebooks").glob("*.ipynb"))}
-    listed = _git("ls-files", "-z", "--", "notebooks/*.ipynb", cwd=root).stdout.split("\0")
+    listed = _git("ls-files", "-z", "--", "*.ipynb", cwd=root).stdout.split("\0")
     return {name: _git("show", f":{name}", cwd=root).stdout for name in listed if name}
 
 

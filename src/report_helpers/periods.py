@@ -37,7 +37,7 @@ def shown(tags, as_of: dt.date) -> bool:
 
 
 # A year after the day a text speaks from is a later fact, unless the words just before it mark a plan
-# or a term. Claim notes (claims.check) and markdown cells (pipeline.sections) are held to this rule.
+# or a term. Claim notes (claims.check) and markdown cells (sections.py) are held to this rule.
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _PLANNED = re.compile(r"\b(due|plan\w*|schedul\w*|target\w*|until|expir\w*|lease|term|deadline|extend\w*|"
                       r"aim\w*|goal|pledg\w*|promis\w*|commit\w*)\b[^.;]{0,40}$", re.IGNORECASE)

@@ -16,19 +16,12 @@ FONT = "Lato"
 FONT_STACK = f"{FONT}, 'DejaVu Sans', sans-serif"
 WIDTH, HEIGHT = 540, 240
 
-# Colours by series name, so Russia is the same colour in every chart of the briefing. Every mark
-# colour has a contrast of at least 3:1 against the white background (WCAG 2.1, 1.4.11); series that
-# share a chart also differ in dashes, fills or labels (charts.py), never by colour alone.
-SERIES_COLOURS = {
-    "Armenia": "#b35806", "good": "#4d9221", "bad": "#b2182b",
-    "Russia": "#b2182b", "Russian Federation": "#b2182b",
-    "EU27": "#2166ac", "EU": "#2166ac",
-    "China": "#8c510a", "Iran": "#4d9221", "Georgia": "#8073ac", "UAE": "#35978f",
-    "Hong Kong": "#01665e", "USA": "#01665e", "US": "#01665e", "United States": "#01665e",
-    "France": "#762a83", "Azerbaijan": "#1b7837", "Turkey": "#d6604d", "Areas, nes": "#767676",
-    "Other": "#767676",
-}
-# Colours for other series, in order; red is left out, so that red always means Russia.
+# Series colours belong to a briefing: its project file maps series names to colours (briefing.toml,
+# [theme] series_colours), so a series is the same colour in every chart. Every mark colour has a
+# contrast of at least 3:1 against the white background (WCAG 2.1, 1.4.11); series that share a chart
+# also differ in dashes, fills or labels (charts.py), never by colour alone.
+# Colours for series the project file does not name, in order; red is left out of it, so a project
+# can keep red for one series.
 PALETTE = ["#2166ac", "#b35806", "#762a83", "#35978f", "#4d9221", "#d6604d", "#8c510a", "#767676"]
 # Dash patterns for line series (the first is solid): lines differ by more than colour.
 DASHES = [[1, 0], [7, 3], [2, 2], [10, 3, 2, 3], [4, 4], [12, 2, 2, 2, 2, 2]]
@@ -37,6 +30,17 @@ DASHES = [[1, 0], [7, 3], [2, 2], [10, 3, 2, 3], [4, 4], [12, 2, 2, 2, 2, 2]]
 GROUP_FILLS = [1.0, 0.2, 0.0]
 INK, MUTED, GRID = "#222222", "#5f5f5f", "#e4e4e4"  # text 15.9:1 and 6.4:1; grid lines are decoration
 AXIS = "#767676"  # axis lines and ticks: 4.5:1
+
+
+def contrast(colour: str, background: str = "#ffffff") -> float:
+    """WCAG 2.1 contrast ratio of two '#rrggbb' colours (1 to 21)."""
+    def luminance(hex_colour: str) -> float:
+        channels = [int(hex_colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        r, g, b = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    light, dark = sorted((luminance(colour), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
 
 
 def font_files() -> dict[str, Path]:

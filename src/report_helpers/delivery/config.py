@@ -18,7 +18,6 @@ from urllib.parse import quote, urlsplit
 
 from ..errors import UsageError
 
-DEFAULT_CONFIG = "distribution.toml"
 EDITIONS = ("full", "brief")
 ATTACH = ("pdf", "none")
 SECURITY = ("none", "starttls", "ssl")
@@ -27,7 +26,6 @@ DEFAULT_SUBJECT = "{briefing} as of {as_of}"
 # what a subject template may use; filled in by message.subject()
 SUBJECT_FIELDS = ("briefing", "title", "as_of", "as_of_iso", "edition", "edition_id", "list")
 LIST_KEYS = {"to", "edition", "subject", "attach", "link_base", "unsubscribe"}
-FEED_KEYS = {"link_base", "title"}
 _LIST_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")  # also the List-Id label, so dot-atom safe
 
 
@@ -50,8 +48,6 @@ class ListConfig:
 class Distribution:
     path: Path
     lists: dict[str, ListConfig]
-    feed_link_base: str | None = None
-    feed_title: str | None = None
 
     def select(self, names: list[str]) -> list[ListConfig]:
         unknown = [n for n in names if n not in self.lists]
@@ -69,7 +65,7 @@ class SmtpSettings:
     security: str
     user: str | None
     password: str | None = field(default=None, repr=False)
-    mail_from: str = ""  # the From header, e.g. "Frenemies briefing <briefing@example.org>"
+    mail_from: str = ""  # the From header, e.g. "Policy briefing <briefing@example.org>"
     from_address: str = ""  # the bare address: the envelope sender
 
     @property
@@ -170,27 +166,23 @@ def load_distribution(path: Path) -> Distribution:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    unknown = sorted(set(data) - {"lists", "feed"})
+    if "feed" in data:
+        raise ConfigError(f"{path}: [feed] has moved to the project file: briefing.toml, [publishing] "
+                          "base_url and feed_title")
+    unknown = sorted(set(data) - {"lists"})
     if unknown:
-        raise ConfigError(f"{path}: unknown top-level key {', '.join(map(repr, unknown))} (known: feed, lists)")
+        raise ConfigError(f"{path}: unknown top-level key {', '.join(map(repr, unknown))} (known: lists)")
     lists = data.get("lists", {})
     if not isinstance(lists, dict):
         raise ConfigError(f"{path}: 'lists' must be a table of lists ([lists.NAME])")
-    feed = data.get("feed", {})
-    if not isinstance(feed, dict) or set(feed) - FEED_KEYS:
-        raise ConfigError(f"{path}: [feed] may hold only {', '.join(sorted(FEED_KEYS))}")
-    link_base = _link_base(feed["link_base"], f"{path}: [feed] link_base") if "link_base" in feed else None
-    title = feed.get("title")
-    if title is not None and (not isinstance(title, str) or not title.strip()):
-        raise ConfigError(f"{path}: [feed] title must be a non-empty string")
-    return Distribution(path, {name: _list(name, table, path) for name, table in lists.items()},
-                        link_base, title)
+    return Distribution(path, {name: _list(name, table, path) for name, table in lists.items()})
 
 
 def default_path() -> Path:
-    from ..paths import project_dir
+    """The mailing lists' file the project file names ([delivery] distribution)."""
+    from .. import project
 
-    return project_dir() / DEFAULT_CONFIG
+    return project.load().distribution_path
 
 
 def smtp_settings(env: dict[str, str] | None = None) -> SmtpSettings:
@@ -222,7 +214,7 @@ def smtp_settings(env: dict[str, str] | None = None) -> SmtpSettings:
                           "or neither (no login)")
     mail_from = get("BRIEFING_MAIL_FROM")
     if not mail_from:
-        raise ConfigError("BRIEFING_MAIL_FROM is not set: the sender, e.g. 'Frenemies briefing "
+        raise ConfigError("BRIEFING_MAIL_FROM is not set: the sender, e.g. 'Policy briefing "
                           "<briefing@example.org>'")
     _, address = parseaddr(mail_from)
     try:

@@ -15,7 +15,8 @@ from functools import lru_cache
 import jinja2
 
 from .config import ListConfig, SmtpSettings, default_unsubscribe
-from .edition import BRIEFING_NAME, PublishedEdition
+from .. import project
+from ..publishing.edition import PublishedEdition
 
 _TEXT = """\
 {{ heading }}
@@ -91,7 +92,7 @@ def _templates() -> tuple[jinja2.Template, jinja2.Template]:
 
 
 def subject(edition: PublishedEdition, mailing: ListConfig) -> str:
-    briefing = BRIEFING_NAME + (" (brief edition)" if edition.kind == "brief" else "")
+    briefing = project.load().name + (" (brief edition)" if edition.kind == "brief" else "")
     return mailing.subject.format(briefing=briefing, title=edition.title, as_of=edition.as_of_text,
                                   as_of_iso=edition.as_of, edition=edition.kind,
                                   edition_id=edition.edition_id, list=mailing.name)
@@ -104,11 +105,11 @@ def message_id(edition: PublishedEdition, mailing: ListConfig, recipient: str, d
 
 def list_id(mailing: ListConfig, settings: SmtpSettings) -> str:
     """RFC 2919: a phrase, then <label.namespace> under the sender's domain."""
-    return f'"{BRIEFING_NAME}: {mailing.name}" <{mailing.name}.briefing.{settings.from_domain}>'
+    return f'"{project.load().name}: {mailing.name}" <{mailing.name}.briefing.{settings.from_domain}>'
 
 
 def attachment_name(edition: PublishedEdition) -> str:
-    return f"frenemies-briefing-{edition.edition_id}.pdf"
+    return f"{project.load().slug}-{edition.edition_id}.pdf"
 
 
 def build(edition: PublishedEdition, mailing: ListConfig, recipient: str, settings: SmtpSettings,

@@ -24,7 +24,7 @@ from typing import TextIO
 
 from ..errors import DeliveryError, UsageError
 from . import config as config_mod, message
-from .edition import PublishedEdition, resolve
+from ..publishing.edition import PublishedEdition, resolve
 from .ledger import FAILED, SENDING, SENT, Ledger, delivery_lock
 
 log = logging.getLogger("briefing")
@@ -177,7 +177,7 @@ def _plan(prepared: Prepared, options: SendOptions, reports_dir: Path, ledger: L
 
 def send(options: SendOptions, *, prepared: Prepared | None = None, out: TextIO | None = None) -> Report:
     """Deliver; DeliveryError (exit 5) if anyone could not be served, after serving the rest."""
-    from ..pipeline.publish import prepare_reports_dir
+    from ..publishing.store import prepare_reports_dir
 
     out = out or sys.stdout
     prepared = prepared or prepare(options)

@@ -5,20 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import jinja2
 
-from .. import fmt
+from .. import fmt, project
 from ..catalogue import Source
 from ..paths import templates_dir
 from ..theme import FONT_STACK, font_face_css
 from .convert import headings
 
-BRIEFING_TITLE = "Why are Putin and Pashinyan frenemies?"
-BRIEFING_SUBTITLE = "A data-backed briefing on Armenia–Russia relations"
 _CITED = re.compile(r'href="#source-(\d+)"')
+_CELL_ID = re.compile(r'id="cell-id=([^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -86,8 +85,9 @@ def cited(pages: list[SectionPage], sources: dict[str, Source]) -> list[Source]:
 
 
 def _render(template: str, **context) -> str:
+    briefing = project.load()
     return _env().get_template(template).render(
-        title=BRIEFING_TITLE, subtitle=BRIEFING_SUBTITLE, font_faces=font_face_css(),
+        title=briefing.title, subtitle=briefing.subtitle, lang=briefing.language, font_faces=font_face_css(),
         font_stack=FONT_STACK, screen_css=_css("briefing.css"), **context)
 
 
@@ -95,5 +95,24 @@ def section_page(page: SectionPage, meta: Meta, sources: dict[str, Source]) -> s
     return _render("section.html.j2", page=page, meta=meta, sources=cited([page], sources))
 
 
+def _unique_cell_ids(pages: list[SectionPage]) -> list[SectionPage]:
+    """Cell ids are unique within a notebook, not across them (a section copied from another keeps
+    its ids): on the one briefing page, a cell id already used by an earlier section takes the
+    section's name as a prefix, so every id stays unique."""
+    seen: set[str] = set()
+    unique = []
+    for page in pages:
+        def rename(match: re.Match, slug: str = page.slug) -> str:
+            cell_id = match.group(1)
+            if cell_id in seen:
+                cell_id = f"{slug}--{cell_id}"
+            seen.add(cell_id)
+            return f'id="cell-id={cell_id}"'
+
+        unique.append(replace(page, html=_CELL_ID.sub(rename, page.html)))
+    return unique
+
+
 def briefing_page(pages: list[SectionPage], meta: Meta, sources: dict[str, Source]) -> str:
+    pages = _unique_cell_ids(pages)
     return _render("briefing.html.j2", pages=pages, meta=meta, sources=cited(pages, sources))

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from .. import catalogue, params as params_mod
 from ..errors import OutputError, SectionFailed
-from ..paths import project_dir
-from . import publish
-from .sections import Section, discover, execution_waves
+from ..paths import PROJECT_FILE, project_dir
+from ..publishing import publish, store
+from ..sections import Section, discover, execution_waves
 
 log = logging.getLogger("briefing")
 PACKAGES = ("papermill", "nbconvert", "nbclient", "ipykernel", "ipython", "altair", "vl-convert-python",
@@ -75,7 +75,7 @@ def check_inputs(options: BuildOptions) -> tuple[list[Section], params_mod.Build
         from . import subset
 
         sections, build_params = subset.restrict(sections, build_params, options.only)
-    publish.check_edition_id(build_params.edition_id)
+    store.check_edition_id(build_params.edition_id)
     execution_waves(sections)
     return sections, build_params
 
@@ -89,9 +89,11 @@ def _helpers_dir() -> Path:
 
 
 def input_hashes(sections: list[Section]) -> dict[str, str]:
-    """SHA-256 of everything that can change the output: notebooks, data, the helper package."""
+    """SHA-256 of everything that can change the output: the project file, notebooks, data, the
+    helper package."""
     root, helpers = project_dir(), _helpers_dir()
-    files = {f"notebooks/{s.path.name}": s.path for s in sections}
+    files = {PROJECT_FILE: root / PROJECT_FILE}
+    files |= {f"notebooks/{s.path.name}": s.path for s in sections}
     files |= {f"data/{p.name}": p for p in sorted((root / "data").glob("*")) if p.is_file()}
     files |= {f"report_helpers/{p.relative_to(helpers)}": p for p in sorted(helpers.rglob("*"))
               if p.is_file() and "__pycache__" not in p.parts}
@@ -118,8 +120,8 @@ def inputs_digest(hashes: dict[str, str], build_params: params_mod.BuildParams, 
 def _kind(sections: list[Section], build_params: params_mod.BuildParams) -> tuple[str, str]:
     """(kind, pointer): the kind of a build with default parameters is the one `latest` follows."""
     specs = params_mod.merge_specs({s.slug: s.parameters for s in sections})
-    kind = publish.kind_of(build_params.edition_id)
-    return kind, publish.pointer_for(kind, params_mod.parse_edition(specs["edition"].default))
+    kind = store.kind_of(build_params.edition_id)
+    return kind, store.pointer_for(kind, params_mod.parse_edition(specs["edition"].default))
 
 
 def _comparison(reports_dir: Path, build_params: params_mod.BuildParams, kind: str,
@@ -127,7 +129,7 @@ def _comparison(reports_dir: Path, build_params: params_mod.BuildParams, kind: s
     """(previous, same) for the changes note, from the given history or the reports folder."""
     from . import changes
 
-    entries = history if history is not None else publish.listing(reports_dir)
+    entries = history if history is not None else store.listing(reports_dir)
     return changes.basis(entries, edition_id=build_params.edition_id, kind=kind,
                          as_of=build_params.as_of.isoformat())
 
@@ -138,7 +140,7 @@ def _up_to_date(reports_dir: Path, build_params: params_mod.BuildParams, digest:
     it would compare with now (publishing an earlier date since then makes the note stale)."""
     from . import changes
 
-    data = publish.read_manifest(reports_dir / build_params.edition_id)
+    data = store.read_manifest(reports_dir / build_params.edition_id)
     if not data or data.get("inputs_digest") != digest or data.get("status") != "ok":
         return False
     previous, _same = _comparison(reports_dir, build_params, kind, history)
@@ -149,7 +151,7 @@ def plan(options: BuildOptions) -> tuple[str, str, bool]:
     """(edition id, inputs digest, up to date?) of the build these options ask for, without building:
     a batch client decides with it what to send to remote workers."""
     sections, build_params = check_inputs(options)
-    reports_dir = publish.prepare_reports_dir(options.reports_dir)
+    reports_dir = store.prepare_reports_dir(options.reports_dir)
     digest = inputs_digest(input_hashes(sections), build_params, options.engine, options.pdf_standard)
     kind, _pointer = _kind(sections, build_params)
     current = not options.force and _up_to_date(reports_dir, build_params, digest, kind)
@@ -167,7 +169,8 @@ def validate_data(hashes: dict[str, str], cache_root: Path) -> bool:
     from .. import claims
 
     catalogue.validate_package()
-    claims.check()
+    if catalogue.has_table("claims"):  # a claims register is optional
+        claims.check()
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
     return True
@@ -268,8 +271,9 @@ def execute(sections: list[Section], build_params: params_mod.BuildParams, stagi
         folder.mkdir()
     cache = SectionCache(cache_root / "sections")
     data_hashes = {k.removeprefix("data/"): v for k, v in hashes.items() if k.startswith("data/")}
-    helpers = hashlib.sha256(json.dumps({k: v for k, v in hashes.items() if k.startswith("report_helpers/")
-                                         and k.endswith(".py")}, sort_keys=True).encode()).hexdigest()
+    # what every section's code runs on: the helpers, and the project file (its colours, its names)
+    helpers = hashlib.sha256(json.dumps({k: v for k, v in hashes.items() if k == PROJECT_FILE or (
+        k.startswith("report_helpers/") and k.endswith(".py"))}, sort_keys=True).encode()).hexdigest()
     versions = package_versions()
     keys = {s.slug: code_key(s.notebook, build_params.for_section(s.parameters), helpers, versions,
                              options.engine) for s in sections}
@@ -387,6 +391,9 @@ def recorded_figures(staging: Path) -> dict[str, dict]:
 
 
 def shown_events(build_params: params_mod.BuildParams) -> dict[str, dict]:
+    """The timeline's events in this edition (none if the briefing keeps no `events` table)."""
+    if not catalogue.has_table("events"):
+        return {}
     events = catalogue.load_table("events", as_of=build_params.as_of)
     return {row.event_id: {"date": row.date.isoformat(), "title": row.title} for row in events.itertuples()}
 
@@ -395,6 +402,8 @@ def claim_verdicts(build_params: params_mod.BuildParams) -> dict[str, str]:
     from .. import claims
     from .changes import base_verdict
 
+    if not catalogue.has_table("claims"):  # a briefing without a claims register
+        return {}
     register = claims.register(build_params.as_of)
     return {row.claim_id: base_verdict(row.shown_verdict) for row in register.itertuples()}
 
@@ -424,10 +433,10 @@ def _section_entries(sections: list[Section], executions: dict, decisions: dict)
 def build(options: BuildOptions) -> BuildResult:
     start = time.perf_counter()
     sections, build_params = check_inputs(options)
-    reports_dir = publish.prepare_reports_dir(options.reports_dir)
+    reports_dir = store.prepare_reports_dir(options.reports_dir)
     edition_id = build_params.edition_id
     kind, pointer = _kind(sections, build_params)
-    lock = publish.build_lock(reports_dir, options.lock_wait) if options.hold_lock else contextlib.nullcontext()
+    lock = store.build_lock(reports_dir, options.lock_wait) if options.hold_lock else contextlib.nullcontext()
     with lock:
         if options.hold_lock:
             publish.clear_leftovers(reports_dir)

@@ -44,7 +44,7 @@ def _newest(entries: list[dict]) -> dict | None:
 def basis(entries: list[dict], *, edition_id: str, kind: str, as_of: str) -> tuple[dict | None, dict | None]:
     """(previous, same): the newest complete edition of this kind with an earlier as-of date, and the
     complete edition published before under this edition id (None when there is none).
-    ``entries`` are manifests as publish.listing gives them (each with "kind" and "as_of")."""
+    ``entries`` are manifests as store.listing gives them (each with "kind" and "as_of")."""
     complete = [e for e in entries if e.get("status") == "ok" and e.get("kind") == kind]
     previous = _newest([e for e in complete if e.get("as_of", "") < as_of])
     same = _newest([e for e in complete if e.get("edition_id") == edition_id])

@@ -19,16 +19,14 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import typst_markup as tm
+from .. import project, typst_markup as tm
 from ..catalogue import Source
 from ..paths import templates_dir
-from .assemble import BRIEFING_SUBTITLE
 
 # Every choice keeps PDF/UA-1; the archival ones add a PDF/A level (Typst checks both as it compiles).
 STANDARDS = {"ua-1": ["ua-1"], "a-2b": ["a-2b", "ua-1"], "a-2a": ["a-2a", "ua-1"], "a-3b": ["a-3b", "ua-1"],
              "a-3a": ["a-3a", "ua-1"]}
 DEFAULT_STANDARD = "ua-1"
-AUTHOR = "Frenemies briefing project"
 _FENCE = "`" * 8
 
 
@@ -72,7 +70,7 @@ def _cover(meta) -> str:
     #text(weight: "bold", fill: accent, tracking: 0.12em)[BRIEFING]
     #v(4mm)
     #title()
-    #text(size: 14pt, fill: muted-ink)[{tm.text(BRIEFING_SUBTITLE)}]
+    #text(size: 14pt, fill: muted-ink)[{tm.text(project.load().subtitle)}]
     #v(10mm)
     #grid(columns: (30mm, auto), row-gutter: 3mm, {grid})
   ]
@@ -167,10 +165,13 @@ def document(sections_typst: list[str], meta, sources: list[Source]) -> str:
     ])
 
 
-def inputs(meta, title: str) -> dict[str, str]:
-    """What the page set-up reads from sys.inputs."""
-    return {"title": title, "author": AUTHOR,
-            "running-head": f"{title} · as of {meta.as_of_text} · {meta.edition} edition"}
+def inputs(meta) -> dict[str, str]:
+    """What the page set-up reads from sys.inputs: the project file's names, the edition's details.
+    Keywords are joined by newlines (sys.inputs holds only strings)."""
+    briefing = project.load()
+    return {"title": briefing.title, "author": briefing.author, "lang": briefing.language,
+            "keywords": "\n".join(briefing.keywords),
+            "running-head": f"{briefing.title} · as of {meta.as_of_text} · {meta.edition} edition"}
 
 
 # Where each source entry's anchor landed, read back after compiling (``Compiler.query``).

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .. import catalogue
 from ..paths import project_dir
-from .sections import Section
+from ..sections import Section
 
 log = logging.getLogger("briefing")
 
@@ -122,7 +122,7 @@ def render(sections: list[Section], executions: dict, converter: Converter, buil
             cited = assemble.cited(pages, sources)
             printing = printer.submit(
                 pdf.compile_pdf, pdf.document(printed, meta, cited), staging / "briefing.pdf",
-                sys_inputs=pdf.inputs(meta, assemble.BRIEFING_TITLE), built=meta.built, standard=pdf_standard,
+                sys_inputs=pdf.inputs(meta), built=meta.built, standard=pdf_standard,
                 attachments=_data_attachments() if pdf_standard.startswith("a-3") else None, sources=cited)
         for section, page in zip(sections, pages):
             if not page.failed:

@@ -1,7 +1,7 @@
 """`briefing build --only SLUG[,SLUG...]`: some sections, plus those whose results they read.
 
 A subset is an edition of its own: its id is the full edition's id plus ``.only-<slugs>`` (for
-example ``2026-11-27_full.only-why_frenemies``), and it is published in a private reports folder,
+example ``2026-11-27_full.only-partners``), and it is published in a private reports folder,
 REPORTS_DIR/.only/, with the section cache of REPORTS_DIR shared. So it never moves ``latest``, and
 the index, the feed and ``briefing send`` (which read REPORTS_DIR only) never offer half a briefing.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..params import BuildParams
-from .sections import Section
+from ..sections import Section
 
 FOLDER = ".only"  # REPORTS_DIR/.only/: subset editions
 
@@ -24,7 +24,7 @@ def parse(text: str | None) -> tuple[str, ...]:
         return ()
     slugs = tuple(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
     if not slugs:
-        raise UsageError("--only: give one or more section names, e.g. --only why_frenemies")
+        raise UsageError("--only: give one or more section names, e.g. --only partners (a notebook NN_partners.ipynb)")
     return slugs
 
 

@@ -61,7 +61,7 @@ def get(source: str, url: str, params: dict | None = None, headers: dict | None 
         wait=tenacity.wait_exponential(multiplier=backoff, max=max(backoff * 16, 0.01)),
         retry=tenacity.retry_if_exception_type(_Transient), reraise=True)
     with httpx.Client(timeout=timeout, follow_redirects=True,
-                      headers={"User-Agent": "frenemies-briefing data update"}) as client:
+                      headers={"User-Agent": "report_helpers briefing data update"}) as client:
         try:
             reply = retrying(once, client)
         except _Transient as exc:

@@ -33,7 +33,6 @@ from .review import Change, claims_citing, differs, figures_reading, fmt, report
 
 log = logging.getLogger("briefing")
 STAGED, JOURNAL, LOCK = "staged", "accept-journal.json", ".lock"
-SUPERSEDED = "{table}.superseded.csv"  # in data/: earlier values, for as-of editions
 EXTRA = ["superseded_on", "superseded_by"]
 
 
@@ -99,7 +98,7 @@ class _Table:
         self.name, self.res = name, catalogue.resource(name, data)
         self.path = data / self.res["path"]
         self.fields, self.rows = _read_csv(self.path)
-        self.sup_path = data / SUPERSEDED.format(table=name)
+        self.sup_path = catalogue.superseded_path(data, name)  # earlier values, for as-of editions
         _fields, self.superseded = _read_csv(self.sup_path)
         self.changed = False
 
@@ -178,7 +177,8 @@ def _validate(data: Path, files: dict[str, bytes], names: list[str]) -> None:
             (copy / name).write_bytes(body)
         try:
             catalogue.validate_package(copy)
-            claims.check(copy)
+            if catalogue.has_table("claims", copy):  # a claims register is optional
+                claims.check(copy)
         except DataError as exc:
             raise PublisherFileError(f"{', '.join(names)}: the updated data would not pass the data check: "
                                      f"{exc}") from None

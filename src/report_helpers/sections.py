@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from .. import catalogue, periods
-from ..errors import NotebookError
-from ..params import ParamSpec, specs_from_cell
-from ..paths import notebooks_dir
+from . import catalogue, periods, project
+from .errors import NotebookError
+from .params import ParamSpec, specs_from_cell
+from .paths import PROJECT_FILE, notebooks_dir
 
 NAME_PATTERN = re.compile(r"^(\d{2})_([a-z0-9_]+)\.ipynb$")
 _READS = re.compile(r"results_of\(\s*[\"']([a-z0-9_]+)[\"']\s*\)")
@@ -92,6 +92,8 @@ class Section:
 
 
 def discover(folder: Path | None = None) -> list[Section]:
+    """The section notebooks, in the order of the project file's [sections] order (by file name
+    if it gives none). A notebook the order leaves out is refused, so no section goes missing."""
     folder = folder or notebooks_dir()
     found = []
     for path in sorted(folder.glob("*.ipynb")):
@@ -104,7 +106,20 @@ def discover(folder: Path | None = None) -> list[Section]:
     for slug in set(slugs):
         if slugs.count(slug) > 1:
             raise NotebookError(f"two notebooks share the section name '{slug}'")
+    order = _section_order(folder)
+    if order:
+        missing = [s.path.name for s in found if s.path.stem not in order]
+        if missing:
+            raise NotebookError(f"{folder.parent / PROJECT_FILE}: [sections] order does not list "
+                                f"{', '.join(missing)}; add each where readers should see it")
+        found.sort(key=lambda s: order.index(s.path.stem))
     return found
+
+
+def _section_order(folder: Path) -> tuple[str, ...]:
+    if (folder.parent / PROJECT_FILE).is_file():
+        return project.load(folder.parent).section_order
+    return ()
 
 
 def find_section(slug: str, folder: Path | None = None) -> Section:

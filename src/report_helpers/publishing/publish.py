@@ -1,16 +1,6 @@
 """Publishing editions so that no reader ever sees half of one.
 
-A reports folder holds:
-
-    builds/<edition-id>.<stamp>/   one folder per build, complete before it gets there, never changed
-    <edition-id> -> builds/...     an edition's stable name: a symlink, replaced by one rename
-    latest, latest-<kind> -> ...   the newest complete edition of each kind, by as-of date
-    index.html                     every edition (pipeline/index.py)
-    .failed/<edition-id>/          the last failed run of each edition
-    .cache/                        section cache and other build caches
-    .staging-*, .link-*, ...       work in progress, cleared by the next holder of the lock
-
-A build writes into a staging folder. Publishing fsyncs every file and folder in it, renames it
+The reports folder's layout is described in `store.py`. A build writes into a staging folder. Publishing fsyncs every file and folder in it, renames it
 into builds/ (a new, unique name), fsyncs builds/, then swaps the edition's symlink and the
 `latest*` pointers, each by creating a temporary symlink, fsyncing the folder and renaming it over
 the old one. The old build folder is deleted only once nothing names it. So at every instant each
@@ -19,206 +9,21 @@ name points at a complete build, before a crash and after it.
 Publishing runs under `.publish.lock`, which serializes the editions of a parallel batch, and marks
 itself in `.publish-pending` until the index is written; the next lock holder finishes the job if a
 kill interrupted it.
-
-Test-only fault hook: with BRIEFING_FAULT=before:STEP or after:STEP the process SIGKILLs itself at
-that step; BRIEFING_FAULT_LOG=FILE appends every step reached to FILE (see tests/test_publish.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-import re
 import secrets
 import shutil
-import signal
 import time
 from pathlib import Path
 
+from . import index
 from ..errors import UsageError
-from ..locks import file_lock
-
-LATEST = "latest"
-BUILDS = "builds"
-DEFAULT_KIND = "full"  # what a build with default parameters is: the full edition
-PENDING = ".publish-pending"
-FAULT_ENV = "BRIEFING_FAULT"
-FAULT_LOG_ENV = "BRIEFING_FAULT_LOG"
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_RESERVED = (BUILDS, "index.html", "feed.xml")
-
-
-def check_edition_id(edition_id: str) -> str:
-    if (not _SAFE_ID.match(edition_id) or ".." in edition_id or edition_id in _RESERVED
-            or edition_id == LATEST or edition_id.startswith(LATEST + "-")):
-        raise UsageError(f"edition id {edition_id!r} may hold only letters, digits, '_', '-', '.', and may "
-                         f"not be {LATEST!r}, 'latest-…' or one of {', '.join(_RESERVED)}")
-    return edition_id
-
-
-def prepare_reports_dir(path: Path) -> Path:
-    path = path.expanduser()
-    if ".." in path.parts:
-        raise UsageError(f"--reports-dir {path}: '..' is not allowed; give a plain or absolute path")
-    path = path.resolve()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"--reports-dir {path}: cannot create it ({exc.strerror})") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise UsageError(f"--reports-dir {path}: no write permission")
-    return path
-
-
-def build_lock(reports_dir: Path, wait_seconds: float):
-    """One build at a time per reports folder; wait a bounded time, then give up (exit 3)."""
-    return file_lock(reports_dir / ".build.lock", wait_seconds, "another build")
-
-
-def publish_lock(reports_dir: Path):
-    """Held only while publishing (seconds): the editions of a parallel batch publish in turn."""
-    return file_lock(reports_dir / ".publish.lock", None, "another publish")
-
-
-# --- the fault hook and durability ------------------------------------------------------------
-
-def _checkpoint(when: str, name: str) -> None:
-    point = f"{when}:{name}"
-    log_path = os.environ.get(FAULT_LOG_ENV)
-    if log_path:
-        with open(log_path, "a", encoding="utf-8") as handle:
-            handle.write(point + "\n")
-    if os.environ.get(FAULT_ENV) == point:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _step(name: str, action, *args):
-    _checkpoint("before", name)
-    result = action(*args)
-    _checkpoint("after", name)
-    return result
-
-
-def fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_tree(root: Path) -> None:
-    """Every file, then every folder bottom up: what a rename publishes is on disk first."""
-    for folder, _dirs, files in os.walk(root, topdown=False):
-        for name in files:
-            path = Path(folder) / name
-            if not path.is_symlink():
-                fsync_path(path)
-        fsync_path(Path(folder))
-
-
-def write_atomically(target: Path, text: str, step: str | None = None) -> None:
-    """Write a file next to the target, fsync it, rename it over the target, fsync the folder."""
-    tmp = target.with_name(f".{target.name}-{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    if step:
-        _step(f"rename-{step}", os.replace, tmp, target)
-        _step(f"fsync-{step}", fsync_path, target.parent)
-    else:
-        os.replace(tmp, target)
-        fsync_path(target.parent)
-
-
-# --- what is published ---------------------------------------------------------------------------
-
-def kind_of(edition_id: str) -> str:
-    """'2024-06-30_brief' -> 'brief'; '2024-06-30_full_1a2b3c4d' -> 'full_1a2b3c4d'."""
-    return edition_id.split("_", 1)[1] if "_" in edition_id else edition_id
-
-
-def pointer_for(kind: str, default_kind: str = DEFAULT_KIND) -> str:
-    return LATEST if kind == default_kind else f"{LATEST}-{kind}"
-
-
-def is_pointer(name: str) -> bool:
-    return name == LATEST or name.startswith(LATEST + "-")
-
-
-def read_manifest(folder: Path) -> dict | None:
-    try:
-        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
-def _links(reports_dir: Path) -> dict[str, Path]:
-    """Top-level symlinks (edition names and pointers) -> the resolved folder they name."""
-    out = {}
-    for path in reports_dir.iterdir():
-        if path.is_symlink() and not path.name.startswith("."):
-            out[path.name] = path.resolve()
-    return out
-
-
-def _entry(folder: Path, name: str, pinned: bool) -> dict | None:
-    data = read_manifest(folder)
-    if data is None:
-        return None
-    edition_id = data.get("edition_id") or name
-    kind = data.get("kind") or kind_of(edition_id)
-    data.update(folder=name, build=folder.name if folder.parent.name == BUILDS else None, path=folder,
-                kind=kind, pointer=data.get("pointer", pointer_for(kind)), pinned=pinned,
-                as_of=data.get("parameters", {}).get("as_of", ""), pointers=[])
-    return data
-
-
-def listing(reports_dir: Path) -> list[dict]:
-    """Every published edition: its manifest, plus where it is ("folder", a name relative to the
-    reports folder) and which `latest*` pointers name it. A pointer can name a complete build whose
-    edition name has since been republished partial (--allow-partial): that build is listed too,
-    as pinned. Newest as-of date first; for one date the default kind first, then the newest build."""
-    if not reports_dir.is_dir():
-        return []
-    links = _links(reports_dir)
-    entries: dict[Path, dict] = {}
-    for name, target in sorted(links.items()):
-        if not is_pointer(name) and target.is_dir():
-            entry = _entry(target, name, pinned=False)
-            if entry:
-                entries[target] = entry
-    for path in sorted(reports_dir.iterdir()):  # folders from before builds/ existed
-        if (path.is_dir() and not path.is_symlink() and not path.name.startswith(".")
-                and path.name != BUILDS and path.resolve() not in entries):
-            entry = _entry(path, path.name, pinned=False)
-            if entry:
-                entries[path.resolve()] = entry
-    for name, target in sorted(links.items()):
-        if is_pointer(name) and target.is_dir():
-            if target not in entries:
-                entry = _entry(target, f"{BUILDS}/{target.name}", pinned=True)
-                if entry is None:
-                    continue
-                entries[target] = entry
-            entries[target]["pointers"].append(name)
-    return sorted(entries.values(), key=lambda e: (e["as_of"], e["kind"] == DEFAULT_KIND, e.get("built", "")),
-                  reverse=True)
-
-
-def newest_complete(entries: list[dict]) -> dict[str, dict]:
-    """The policy: for each pointer name, the complete edition with the newest as-of date (for the
-    same date, the newest build). Earlier dates, other kinds and partial editions never move it."""
-    wanted: dict[str, dict] = {}
-    for entry in entries:
-        if entry.get("status") != "ok" or not entry.get("pointer"):
-            continue
-        best = wanted.get(entry["pointer"])
-        if best is None or (entry["as_of"], entry.get("built", "")) > (best["as_of"], best.get("built", "")):
-            wanted[entry["pointer"]] = entry
-    return wanted
+from .store import (BUILDS, LATEST, PENDING, links, fsync_path, fsync_tree, is_pointer, listing, newest_complete, publish_lock,
+                     run_step, write_atomically)
 
 
 # --- publishing ------------------------------------------------------------------------------------
@@ -232,9 +37,9 @@ def _swap_link(reports_dir: Path, name: str, folder: Path, label: str) -> None:
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
     tmp.symlink_to(os.path.relpath(folder, reports_dir), target_is_directory=True)
-    _step(f"fsync-before-{label}", fsync_path, reports_dir)
-    _step(f"rename-{label}", os.replace, tmp, current)
-    _step(f"fsync-after-{label}", fsync_path, reports_dir)
+    run_step(f"fsync-before-{label}", fsync_path, reports_dir)
+    run_step(f"rename-{label}", os.replace, tmp, current)
+    run_step(f"fsync-after-{label}", fsync_path, reports_dir)
 
 
 def _unique_name(edition_id: str) -> str:
@@ -261,13 +66,13 @@ def _adopt(reports_dir: Path, folder: Path) -> None:
 def refresh_pointers(reports_dir: Path) -> list[str]:
     """Make every `latest*` pointer follow the policy (newest_complete); return the names moved."""
     entries = listing(reports_dir)
-    links = _links(reports_dir)
+    named = links(reports_dir)
     moved = []
     for name, entry in sorted(newest_complete(entries).items()):
-        if links.get(name) != entry["path"].resolve():
+        if named.get(name) != entry["path"].resolve():
             _swap_link(reports_dir, name, entry["path"], f"pointer-{name}")
             moved.append(name)
-    for name in links:
+    for name in named:
         if is_pointer(name) and not (reports_dir / name).exists():  # dangling: its edition was removed
             (reports_dir / name).unlink()
             moved.append(name)
@@ -280,7 +85,7 @@ def collect_garbage(reports_dir: Path) -> list[str]:
     builds = reports_dir / BUILDS
     if not builds.is_dir():
         return []
-    named = set(_links(reports_dir).values())
+    named = set(links(reports_dir).values())
     removed = []
     for folder in sorted(builds.iterdir()):
         if folder.resolve() not in named:
@@ -290,26 +95,24 @@ def collect_garbage(reports_dir: Path) -> list[str]:
 
 
 def _finish(reports_dir: Path) -> None:
-    from . import index
-
     refresh_pointers(reports_dir)
-    _step("remove-superseded", collect_garbage, reports_dir)
+    run_step("remove-superseded", collect_garbage, reports_dir)
     index.write_index(reports_dir)
-    _step("clear-pending", (reports_dir / PENDING).unlink, True)
+    run_step("clear-pending", (reports_dir / PENDING).unlink, True)
 
 
 def publish(staging: Path, reports_dir: Path, edition_id: str) -> Path:
     """Publish a complete staging folder as edition_id, then the pointers and the index."""
     with publish_lock(reports_dir):
         write_atomically(reports_dir / PENDING, edition_id + "\n", step="pending")
-        _step("fsync-staging", fsync_tree, staging)
+        run_step("fsync-staging", fsync_tree, staging)
         builds = reports_dir / BUILDS
         if not builds.is_dir():
             builds.mkdir()
             fsync_path(reports_dir)
         folder = builds / _unique_name(edition_id)
-        _step("rename-edition", os.rename, staging, folder)
-        _step("fsync-builds", fsync_path, builds)
+        run_step("rename-edition", os.rename, staging, folder)
+        run_step("fsync-builds", fsync_path, builds)
         _swap_link(reports_dir, edition_id, folder, "link-edition")
         _finish(reports_dir)
     return reports_dir / edition_id

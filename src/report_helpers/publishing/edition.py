@@ -16,11 +16,10 @@ from functools import cached_property
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .. import fmt, periods
+from .. import fmt, periods, project
 from ..errors import UsageError
 
 KEY_POINTS_SLUG = "key_points"
-BRIEFING_NAME = "Frenemies briefing"
 
 
 class EditionError(UsageError):
@@ -132,11 +131,11 @@ class PublishedEdition:
             with open(self.html, encoding="utf-8", errors="replace") as handle:
                 head = handle.read(4096)
         except OSError:
-            return BRIEFING_NAME
+            return project.load().name
         found = re.search(r"<title>([^<]+)</title>", head)
         import html as html_mod
 
-        return _squash(html_mod.unescape(found.group(1))) if found else BRIEFING_NAME
+        return _squash(html_mod.unescape(found.group(1))) if found else project.load().name
 
     def problems(self) -> list[str]:
         """Why this edition must not be sent (empty if it is complete and intact)."""
@@ -239,7 +238,7 @@ def read(folder: Path) -> PublishedEdition | None:
 
 def resolve(reports_dir: Path, kind: str, edition_id: str | None = None) -> PublishedEdition:
     """The edition named, or the latest complete edition of `kind`; EditionError if it must not be sent."""
-    from ..pipeline.publish import check_edition_id
+    from .store import check_edition_id
 
     if edition_id is not None:
         check_edition_id(edition_id)

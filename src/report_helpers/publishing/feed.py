@@ -2,7 +2,7 @@
 
 Entry ids are stable (a UUID derived from the edition id), so a feed reader sees a rebuilt edition as
 an update of the same entry. Links are relative to the feed (it sits beside the editions), or
-absolute under `[feed] link_base` of the project's distribution.toml when that is set.
+absolute under `[publishing] base_url` of the project file (briefing.toml) when that is set.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from pathlib import Path
 
 from jinja2 import Environment
 
-from ..delivery.edition import BRIEFING_NAME, PublishedEdition, read
+from .. import project
+from .edition import PublishedEdition, read
 
 log = logging.getLogger("briefing")
 FEED = "feed.xml"
 ATOM = "http://www.w3.org/2005/Atom"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-FEED_ID = "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, "urn:frenemies-briefing:feed"))
 
 _SUMMARY = Environment(autoescape=True, trim_blocks=True).from_string("""\
 <p>As of {{ e.as_of_text }} ({{ e.kind }} edition).</p>
@@ -33,8 +33,12 @@ _SUMMARY = Environment(autoescape=True, trim_blocks=True).from_string("""\
 <ul>{% for item in e.change_items %}<li>{{ item }}</li>{% endfor %}</ul>""")
 
 
+def feed_id() -> str:
+    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:{project.load().slug}:feed"))
+
+
 def entry_id(edition_id: str) -> str:
-    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:frenemies-briefing:edition:{edition_id}"))
+    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:{project.load().slug}:edition:{edition_id}"))
 
 
 def complete_editions(reports_dir: Path) -> list[tuple[str, PublishedEdition]]:
@@ -59,24 +63,6 @@ def complete_editions(reports_dir: Path) -> list[tuple[str, PublishedEdition]]:
     return sorted(found.values(), key=lambda f: (f[1].as_of, f[1].built, f[1].edition_id), reverse=True)
 
 
-def _feed_settings() -> tuple[str | None, str | None]:
-    """`[feed] link_base` and `title` from the project's distribution.toml, if it has them."""
-    from ..delivery import config
-
-    try:
-        path = config.default_path()
-    except FileNotFoundError:
-        return None, None
-    if not path.is_file():
-        return None, None
-    try:
-        distribution = config.load_distribution(path)
-    except config.ConfigError as exc:
-        log.warning("feed: relative links, because %s", exc)
-        return None, None
-    return distribution.feed_link_base, distribution.feed_title
-
-
 def _time(text: str) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(text)
@@ -98,22 +84,23 @@ def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
     return element
 
 
-def render_feed(reports_dir: Path, link_base: str | None = None, title: str | None = None) -> bytes:
+def render_feed(reports_dir: Path) -> bytes:
     """The Atom document (RFC 4287), built as an element tree, never by pasting strings.
 
     (feedgen 1.0 drops the rel and type of entry links, which would leave two links an entry may
     not have: two rel="alternate" of the same type. ElementTree does what is needed.)"""
+    briefing = project.load()
+    link_base = briefing.base_url
     base = link_base or ""
     editions = complete_editions(reports_dir)
     ET.register_namespace("", ATOM)
-    feed = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "en"})
-    _text(feed, "id", FEED_ID)
-    _text(feed, "title", title or f"{BRIEFING_NAME}: editions")
-    _text(feed, "subtitle", "A data-backed briefing on Armenia–Russia relations: every complete edition, "
-                            "newest as-of date first")
+    feed = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": briefing.language})
+    _text(feed, "id", feed_id())
+    _text(feed, "title", briefing.feed_title or f"{briefing.name}: editions")
+    _text(feed, "subtitle", f"{briefing.subtitle or briefing.title}: every complete edition, newest as-of date first")
     updated = [_time(e.built) for _, e in editions]
     _text(feed, "updated", max(updated, default=EPOCH).isoformat())
-    _text(ET.SubElement(feed, f"{{{ATOM}}}author"), "name", BRIEFING_NAME)
+    _text(ET.SubElement(feed, f"{{{ATOM}}}author"), "name", briefing.name)
     _link(feed, f"{base}index.html", "alternate", "text/html", "All editions")
     if link_base:
         _link(feed, f"{base}{FEED}", "self", "application/atom+xml", "This feed")
@@ -122,7 +109,7 @@ def render_feed(reports_dir: Path, link_base: str | None = None, title: str | No
         _text(entry, "id", entry_id(edition.edition_id))
         kind = " (brief edition)" if edition.kind == "brief" else ""
         variant = "" if edition.edition_id == f"{edition.as_of}_{edition.kind}" else f" [{edition.edition_id}]"
-        _text(entry, "title", f"{BRIEFING_NAME} as of {edition.as_of_text}{kind}{variant}")
+        _text(entry, "title", f"{briefing.name} as of {edition.as_of_text}{kind}{variant}")
         _text(entry, "updated", _time(edition.built).isoformat())
         _link(entry, f"{base}{folder}/briefing.html", "alternate", "text/html", "The briefing (HTML)")
         _link(entry, f"{base}{folder}/briefing.pdf", "enclosure", "application/pdf", "The briefing (PDF)",
@@ -135,8 +122,7 @@ def render_feed(reports_dir: Path, link_base: str | None = None, title: str | No
 
 def write_feed(reports_dir: Path) -> Path:
     """Rewrite REPORTS_DIR/feed.xml atomically (temp file, fsync, rename)."""
-    link_base, title = _feed_settings()
-    data = render_feed(reports_dir, link_base, title)
+    data = render_feed(reports_dir)
     target = reports_dir / FEED
     for stale in reports_dir.glob(f".{FEED}-*.tmp"):  # left by a killed build (writers hold the lock)
         stale.unlink(missing_ok=True)

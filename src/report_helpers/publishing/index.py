@@ -6,12 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from . import publish
+from .. import project
+from . import store
 
 EDITION_LABELS = {"full": "Full edition", "brief": "Brief edition"}
-# assemble.BRIEFING_TITLE (a test checks they agree): importing assemble would load nbconvert, and
-# the index is rewritten by commands that need none of it (prune, a publish finished after a kill).
-TITLE = "Why are Putin and Pashinyan frenemies?"
 
 
 def _kind_label(entry: dict) -> str:
@@ -37,9 +35,9 @@ def _status_text(entry: dict) -> str:
 
 
 def editions(reports_dir: Path) -> list[dict]:
-    """Published editions (see publish.listing), each with what the index shows of it."""
-    found = publish.listing(reports_dir)
-    kinds = sorted({e["kind"] for e in found}, key=lambda k: (k != publish.DEFAULT_KIND, k != "brief", k))
+    """Published editions (see store.listing), each with what the index shows of it."""
+    found = store.listing(reports_dir)
+    kinds = sorted({e["kind"] for e in found}, key=lambda k: (k != store.DEFAULT_KIND, k != "brief", k))
     for entry in found:
         entry["group_key"] = f"{kinds.index(entry['kind']):03d}"
         entry["group_label"] = _kind_label(entry)
@@ -57,13 +55,13 @@ def render_index(found: list[dict]) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())),
                              autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
     return env.get_template("index.html.j2").render(
-        title=TITLE, font_faces=font_face_css(), font_stack=FONT_STACK,
+        title=project.load().title, lang=project.load().language, font_faces=font_face_css(), font_stack=FONT_STACK,
         screen_css=(templates_dir() / "briefing.css").read_text(encoding="utf-8"), editions=found)
 
 
 def write_index(reports_dir: Path) -> Path:
     target = reports_dir / "index.html"
-    publish.write_atomically(target, render_index(editions(reports_dir)), step="index")
+    store.write_atomically(target, render_index(editions(reports_dir)), step="index")
     from .feed import write_feed  # reports/feed.xml: the Atom feed of editions, rewritten with the index
     write_feed(reports_dir)
     return target
