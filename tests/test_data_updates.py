@@ -339,12 +339,12 @@ def test_status_says_what_is_connected_hand_entered_and_overdue(publishers, http
 
 
 def test_catalogue_declares_each_connector_and_each_hand_entered_series(project_copy):
-    from report_helpers.updates.connectors import CONNECTORS, declared
+    from report_helpers.updates.connectors import connectors, declared
 
     data = project_copy / "data"
     entries, known = declared(data), catalogue.sources(data)
     assert set(entries) <= set(known)  # every declared source is a row of sources.csv
-    for name, connector in CONNECTORS.items():
+    for name, connector in connectors(data).items():
         assert [entries[s]["connector"] for s in connector.lineage] == [name]
     assert all(("connector" in e) != ("handEntered" in e) and e["everyDays"] > 0 for e in entries.values())
 
@@ -483,3 +483,14 @@ def test_verify_derives_the_rows_again_from_the_raw_vintages(publishers, httpser
     raw = next((publishers / "vintages" / "comtrade-gas").glob("*.raw"))
     raw.write_bytes(raw.read_bytes().replace(b"410000000", b"410000001"))
     assert main(["data", "verify"]) == 2  # a raw file that no longer matches its SHA-256
+
+
+def test_a_connector_the_catalogue_declares_wrongly_is_refused_naming_the_source(publishers, capsys):
+    catalogue_file = publishers / "datapackage.json"
+    text = catalogue_file.read_text(encoding="utf-8")
+    catalogue_file.write_text(text.replace('"format": "comtrade"', '"format": "sdmx-ml"'), encoding="utf-8")
+    before = tree(publishers)
+    assert main(["data", "update"]) == 2
+    err = capsys.readouterr().err
+    assert "sourceUpdates.comtrade-gas-imports: the connector cannot be made" in err and "fetch.format" in err
+    assert tree(publishers) == before

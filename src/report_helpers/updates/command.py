@@ -78,7 +78,7 @@ def run(args) -> int:
                 log.info("accepted %d change(s) from %s", len(plan["changes"]),
                          ", ".join(v["connector"] for v in plan["vintages"]))
             return 0
-        outcome = stage.update(data, select(args.source), dry_run=args.dry_run, accept_now=args.accept,
+        outcome = stage.update(data, select(args.source, data), dry_run=args.dry_run, accept_now=args.accept,
                                lock_wait=args.lock_wait, reports_dir=args.reports_dir)
     except BriefingError as exc:
         log.error("%s", exc)
@@ -98,15 +98,15 @@ def overdue(data, today: dt.date | None = None) -> list[tuple[str, dt.date | Non
     """(connector, data as of, period in days) of every connected source whose newest accepted vintage
     is older than its publisher's update period (or that was never fetched)."""
     from . import vintages
-    from .connectors import CONNECTORS, every_days
+    from .connectors import connectors
 
     today = today or dt.date.today()
     known = vintages.known_on(data, today)
     late = []
-    for name, connector in CONNECTORS.items():
+    for name, connector in connectors(data).items():
         entry = known.get(name)
         checked = dt.date.fromisoformat(entry["retrieved_at"][:10]) if entry else None
-        period = every_days(connector, data)
+        period = connector.every_days
         if checked is None or (today - checked).days > period:
             late.append((name, checked, period))
     return late
@@ -114,12 +114,12 @@ def overdue(data, today: dt.date | None = None) -> list[tuple[str, dt.date | Non
 
 def status_text(data) -> str:
     from . import vintages
-    from .connectors import CONNECTORS, declared
+    from .connectors import connectors, declared
 
     known = vintages.known_on(data, None)
     late = {name: period for name, _, period in overdue(data)}
     lines = ["connected sources (briefing data update):"]
-    for name, c in CONNECTORS.items():
+    for name, c in connectors(data).items():
         entry = known.get(name)
         as_of = (f"data as of {entry['public_date']} (vintage {entry['vintage_id']})" if entry
                  else "never fetched: hand-entered rows " + ", ".join(c.lineage))

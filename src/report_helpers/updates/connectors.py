@@ -1,6 +1,9 @@
 """One connector per published series: where to fetch it, and how its file becomes typed rows.
 
-A connector says which table it feeds (``table``), which rows of that table are its own
+The engine knows publishers' formats (``FORMATS``: World Bank API v2, UN Comtrade API v1, Eurostat
+JSON-stat); the catalogue (``sourceUpdates`` in data/datapackage.json) declares each connector of a
+briefing: the format, the series, the table it feeds and how often the publisher updates it. A
+connector says which table it feeds (``table``), which rows of that table are its own
 (``lineage``: the source ids of the hand-entered rows it takes over, plus its own vintages), how
 often the publisher updates the series (``every_days``) and how to read the publisher's file
 (``parse``). Parsing is pure: the same raw vintage always gives the same rows, so any edition can be
@@ -89,8 +92,8 @@ class Connector:
 
 @dataclass(frozen=True)
 class WorldBank(Connector):
-    indicator: str = ""
-    country: str = "ARM"
+    indicator: str = ""         # e.g. NY.GDP.MKTP.CD
+    country: str = ""           # ISO 3 code
 
     def request(self):
         return (f"{self.base()}/v2/country/{self.country}/indicator/{self.indicator}",
@@ -138,9 +141,9 @@ class WorldBank(Connector):
 
 @dataclass(frozen=True)
 class Comtrade(Connector):
-    reporter: int = 51          # Armenia
-    cmd: str = "271121"         # natural gas in gaseous state
-    flow: str = "M"
+    reporter: int = 0           # the reporter's M49 code
+    cmd: str = ""               # HS code
+    flow: str = "M"             # M imports, X exports
 
     def request(self):
         key = os.environ.get("COMTRADE_API_KEY")
@@ -255,56 +258,59 @@ def _date(value, connector: Connector, what: str) -> dt.date | None:
         raise connector.fail(f"{what} {value!r} is not a date") from None
 
 
-WB = "https://api.worldbank.org"
-CONNECTORS: dict[str, Connector] = {c.name: c for c in (
-    WorldBank(name="worldbank-gdp", publisher="World Bank", title="GDP (current US$), NY.GDP.MKTP.CD, Armenia",
-              table="country_indicators", key=("year", "indicator"), values=("value",),
-              lineage=("wb-gdp-datasets",), every_days=366, env="WORLDBANK", base_url=WB,
-              fixed={"indicator": "gdp_usd", "unit": "usd"}, indicator="NY.GDP.MKTP.CD"),
-    WorldBank(name="worldbank-population", publisher="World Bank",
-              title="Population, total, SP.POP.TOTL, Armenia", table="country_indicators",
-              key=("year", "indicator"), values=("value",), lineage=("wb-population-datasets",),
-              every_days=366, env="WORLDBANK", base_url=WB,
-              fixed={"indicator": "population", "unit": "persons"}, indicator="SP.POP.TOTL"),
-    Comtrade(name="comtrade-gas", publisher="UN Comtrade",
-             title="Armenia's imports of natural gas (HS 271121) by partner, annual",
-             table="gas_imports", key=("year", "partner"), values=("months_covered", "net_weight_kt", "value_musd"),
-             lineage=("comtrade-gas-imports",), every_days=366, env="COMTRADE",
-             base_url="https://comtradeapi.un.org"),
-    Eurostat(name="eurostat-gas-az", publisher="Eurostat",
-             title="EU27 imports of natural gas from Azerbaijan, thousand TJ (GCV), nrg_ti_gas",
-             table="eu_gas_azerbaijan", key=("year", "measure"), values=("value",),
-             lineage=("eurostat-caspianbarrel-2024-02",), every_days=366, env="EUROSTAT",
-             base_url="https://ec.europa.eu",
-             fixed={"measure": "eu_imports_from_az_thousand_tj", "unit": "thousand_tj"}, dataset="nrg_ti_gas",
-             filters=(("freq", "A"), ("siec", "G3000"), ("partner", "AZ"), ("unit", "TJ_GCV"), ("geo", "EU27_2020")),
-             scale=1e-3),
-)}
+FORMATS = {"worldbank": WorldBank, "comtrade": Comtrade, "eurostat": Eurostat}
+BASES = {"worldbank": ("WORLDBANK", "https://api.worldbank.org"), "comtrade": ("COMTRADE", "https://comtradeapi.un.org"),
+         "eurostat": ("EUROSTAT", "https://ec.europa.eu")}
+VALUES = {"worldbank": ("value",), "eurostat": ("value",),
+          "comtrade": ("months_covered", "net_weight_kt", "value_musd")}
+
 
 def declared(data=None) -> dict[str, dict]:
     """The catalogue's ``sourceUpdates``: for each series source, its update period in days
-    (``everyDays``) and its connector, or why it is hand-entered (``handEntered``)."""
+    (``everyDays``) and either its connector (``connector``, ``fetch``) or why it is hand-entered
+    (``handEntered``)."""
     from ..catalogue import read_catalogue
 
     entries = read_catalogue(data).get("sourceUpdates", {})
     return {k: v for k, v in entries.items() if isinstance(v, dict)}
 
 
-def every_days(connector: Connector, data=None) -> int:
-    """How often the publisher updates the series, as the catalogue declares it (else the connector's default)."""
-    for source_id in connector.lineage:
-        entry = declared(data).get(source_id, {})
-        if entry.get("connector") == connector.name and "everyDays" in entry:
-            return int(entry["everyDays"])
-    return connector.every_days
+def connectors(data=None) -> dict[str, Connector]:
+    """Every connector the catalogue declares, by name. ``fetch`` names the publisher's format
+    (worldbank, comtrade, eurostat), the table fed and the series; ``rows`` the constant columns of
+    its rows. A declaration the engine cannot use is a DataError naming the source."""
+    from ..catalogue import CATALOGUE, resource
+    from ..errors import DataError
+
+    found: dict[str, Connector] = {}
+    for source_id, entry in declared(data).items():
+        if "connector" not in entry:
+            continue
+        spec = dict(entry.get("fetch") or {})
+        kind = spec.pop("format", None)
+        try:
+            table = spec.pop("table")
+            key = tuple(resource(table, data)["schema"]["primaryKey"])
+            env, base = BASES[kind]
+            found[entry["connector"]] = FORMATS[kind](
+                name=entry["connector"], publisher=spec.pop("publisher"), title=spec.pop("title"), table=table,
+                key=key, values=tuple(spec.pop("values", VALUES[kind])), lineage=(source_id,),
+                every_days=int(entry["everyDays"]), env=env, base_url=base, fixed=spec.pop("rows", {}),
+                **{k: tuple(v.items()) if isinstance(v, dict) else v for k, v in spec.items()})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"sourceUpdates.{source_id}: the connector cannot be made ({exc!r}); it needs "
+                            f"fetch.format ({', '.join(FORMATS)}), table, publisher, title and the format's "
+                            "fields", file=CATALOGUE) from None
+    return found
 
 
-def select(names: list[str] | None) -> list[Connector]:
+def select(names: list[str] | None, data=None) -> list[Connector]:
     from ..errors import UsageError
 
+    known = connectors(data)
     if not names:
-        return list(CONNECTORS.values())
-    unknown = [n for n in names if n not in CONNECTORS]
+        return list(known.values())
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise UsageError(f"unknown source {', '.join(unknown)}; connected sources: {', '.join(CONNECTORS)}")
-    return [CONNECTORS[n] for n in dict.fromkeys(names)]
+        raise UsageError(f"unknown source {', '.join(unknown)}; connected sources: {', '.join(known)}")
+    return [known[n] for n in dict.fromkeys(names)]

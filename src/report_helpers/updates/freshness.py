@@ -20,14 +20,14 @@ def edition_freshness(as_of: dt.date, data: Path | None = None, log: logging.Log
     """{"data_as_of": [line, ...], "overdue": [line, ...]} for an edition as of ``as_of``; empty lists
     when no vintage was accepted yet. Overdue sources are also logged as warnings on ``log``."""
     from ..paths import data_dir
-    from .connectors import CONNECTORS, every_days
+    from .connectors import connectors
     from .vintages import known_on
 
     data = data or data_dir()
     known = known_on(data, as_of)
     lines, late = [], []
-    for name, connector in CONNECTORS.items():
-        entry, period = known.get(name), every_days(connector, data)
+    for name, connector in connectors(data).items():
+        entry, period = known.get(name), connector.every_days
         if entry is None:
             if log and as_of >= dt.date.today():
                 log.warning("data overdue: %s (%s) was never fetched; its rows are hand-entered (run "

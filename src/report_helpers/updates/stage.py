@@ -375,11 +375,11 @@ def finish_accept(data: Path) -> bool:
 def verify(data: Path) -> list[str]:
     """Derive every accepted vintage's rows again from its raw file and compare them with the rows of
     data/ (and of the superseded files) that cite it: a list of what does not match (empty: all do)."""
-    from .connectors import CONNECTORS
+    from .connectors import connectors
 
-    problems = []
+    known, problems = connectors(data), []
     for entry in vintages.ledger(data):
-        connector = CONNECTORS.get(entry["connector"])
+        connector = known.get(entry["connector"])
         if connector is None:
             problems.append(f"{entry['connector']}: no such connector")
             continue
