@@ -101,7 +101,11 @@ def figures_reading(manifest: Path, changes: list[Change]) -> list[str]:
         if any(row in gone for row, _ in read):
             lines.append(f"key figure {label} reads a withdrawn row")
         elif any(key in new for key in read):
-            after = evaluate(provenance, lambda t: float(new.get((t["row"], t["column"]), t["value"])))
+            try:
+                after = evaluate(provenance, lambda t: float(new.get((t["row"], t["column"]), t["value"])))
+            except (KeyError, TypeError, ValueError, ZeroDivisionError):
+                lines.append(f"key figure {label} reads a revised row")
+                continue
             before, unit, digits = figure["value"], figure.get("unit", ""), figure.get("digits")
             old_text, new_text = formats.by_unit(before, unit, digits), formats.by_unit(after, unit, digits)
             verb = "would change" if old_text != new_text else "moves, but prints the same,"
