@@ -334,8 +334,9 @@ def test_status_says_what_is_connected_hand_entered_and_overdue(publishers, http
     gdp = next(line for line in out.splitlines() if "worldbank-gdp" in line)
     assert "data as of 2025-01-28" in gdp and "OVERDUE" not in gdp
     assert "OVERDUE" in next(line for line in out.splitlines() if "comtrade-gas" in line)
-    for source in ("armstat-trade-by-country", "cba-transfers-by-country"):
-        assert source in out
+    armstat = next(line for line in out.splitlines() if "armstat-trade-by-country" in line)
+    assert "every 31 days OVERDUE (source published 2025-02-25)" in armstat  # sources.csv's date
+    assert "cba-transfers-by-country" in out
 
 
 def test_catalogue_declares_each_connector_and_each_hand_entered_series(project_copy):
@@ -375,6 +376,8 @@ def test_an_edition_states_data_as_of_and_notes_an_overdue_source(publishers, ht
     warned = [r.getMessage() for r in caplog.records]
     assert any(m.startswith("data overdue: worldbank-gdp last checked") for m in warned)
     assert any(m.startswith("data overdue: comtrade-gas (UN Comtrade) was never fetched") for m in warned)
+    assert any(m.startswith("data overdue: armstat-trade-by-country is hand-entered from a source published "
+                            "2025-02-25") for m in warned)
 
 
 def _ledger(data: Path) -> list[dict]:

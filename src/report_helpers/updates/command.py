@@ -115,6 +115,7 @@ def overdue(data, today: dt.date | None = None) -> list[tuple[str, dt.date | Non
 def status_text(data) -> str:
     from . import vintages
     from .connectors import connectors, declared
+    from .freshness import hand_entered_overdue
 
     known = vintages.known_on(data, None)
     late = {name: period for name, _, period in overdue(data)}
@@ -126,7 +127,9 @@ def status_text(data) -> str:
         flag = f"  OVERDUE (updated every {late[name]} days)" if name in late else ""
         lines.append(f"  {name:<22} {c.publisher:<12} -> {c.table:<19} {as_of}{flag}")
     lines.append("hand-entered series (the catalogue's sourceUpdates says why):")
+    stale = {sid: published for sid, published, _ in hand_entered_overdue(data, dt.date.today())}
     for source_id, entry in declared(data).items():
         if "handEntered" in entry:
-            lines.append(f"  {source_id:<32} every {entry.get('everyDays', '?')} days: {entry['handEntered']}")
+            flag = f" OVERDUE (source published {stale[source_id]})" if source_id in stale else ""
+            lines.append(f"  {source_id:<32} every {entry.get('everyDays', '?')} days{flag}: {entry['handEntered']}")
     return "\n".join(lines)

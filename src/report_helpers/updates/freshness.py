@@ -44,4 +44,23 @@ def edition_freshness(as_of: dt.date, data: Path | None = None, log: logging.Log
             if log:
                 log.warning("data overdue: %s last checked %s, %d days ago (period %d days)", name,
                             checked.isoformat(), age, period)
+    if log and as_of >= dt.date.today():
+        for source_id, published, period in hand_entered_overdue(data, as_of):
+            log.warning("data overdue: %s is hand-entered from a source published %s, more than %d days ago; "
+                        "check the publisher for newer figures", source_id, published.isoformat(), period)
     return {"data_as_of": lines, "overdue": late}
+
+
+def hand_entered_overdue(data: Path, today: dt.date) -> list[tuple[str, dt.date, int]]:
+    """(source id, publication date, period) of each hand-entered series whose source is older than the
+    publisher's update period."""
+    from ..catalogue import published_by, sources
+    from .connectors import declared
+
+    known, late = sources(data), []
+    for source_id, entry in declared(data).items():
+        if "handEntered" in entry and source_id in known:
+            published = published_by(known[source_id].published)
+            if (today - published).days > int(entry.get("everyDays", 0) or 0) > 0:
+                late.append((source_id, published, int(entry["everyDays"])))
+    return late
