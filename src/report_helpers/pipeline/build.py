@@ -485,7 +485,7 @@ def _build_in(staging: Path, sections: list[Section], build_params: params_mod.B
               options: BuildOptions, reports_dir: Path, hashes: dict, digest: str, start: float, converter, *,
               kind: str, pointer: str, close_log) -> BuildResult:
     from ..updates.freshness import edition_freshness
-    from ..updates.history import vintage_record
+    from ..updates.vintages import vintage_record
     from . import changes
     from .render import render
 

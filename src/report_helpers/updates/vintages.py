@@ -136,3 +136,13 @@ def for_manifest(data: Path, as_of: dt.date | None) -> dict[str, dict]:
     """What an edition's manifest records of the vintages its data came from."""
     keep = ("vintage_id", "source_id", "table", "url", "sha256", "retrieved_at", "release_date", "public_date")
     return {name: {k: entry.get(k) for k in keep} for name, entry in known_on(data, as_of).items()}
+
+
+def vintage_record(as_of: dt.date | None) -> dict:
+    """The manifest's ``vintages``: for each connector, the vintage an edition as of this date used."""
+    from ..paths import data_dir
+
+    try:
+        return for_manifest(data_dir(), as_of)
+    except (OSError, ValueError, DataError):
+        return {}
