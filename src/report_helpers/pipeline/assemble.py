@@ -95,5 +95,14 @@ def section_page(page: SectionPage, meta: Meta, sources: dict[str, Source]) -> s
     return _render("section.html.j2", page=page, meta=meta, sources=cited([page], sources))
 
 
-def briefing_page(pages: list[SectionPage], meta: Meta, sources: dict[str, Source]) -> str:
-    return _render("briefing.html.j2", pages=pages, meta=meta, sources=cited(pages, sources))
+def briefing_page(pages: list[SectionPage], meta: Meta, sources: dict[str, Source], figures=()) -> str:
+    return _render("briefing.html.j2", pages=pages, meta=meta, sources=cited(pages, sources),
+                   figures=list(figures))
+
+
+def edition_info(build_params, base_url: str = ""):
+    """What a figure's citation names (figures.Edition)."""
+    from ..figures import Edition
+
+    return Edition(BRIEFING_TITLE, BRIEFING_SUBTITLE, build_params.edition_id, build_params.edition,
+                   build_params.as_of, base_url)

@@ -143,12 +143,14 @@ def section_typst(section: PrintedSection) -> str:
     return re.sub(r"^#horizontalrule$", "#line(length: 100%, stroke: 0.5pt + rule)", body, flags=re.M)
 
 
-def document(sections_typst: list[str], meta, sources: list[Source]) -> str:
-    """The whole briefing as one Typst document, from its sections' markup (``section_typst``)."""
+def document(sections_typst: list[str], meta, sources: list[Source], figures_list: str = "") -> str:
+    """The whole briefing as one Typst document, from its sections' markup (``section_typst``), with
+    the list of figures (downloads.list_typst) after the contents."""
     return "\n".join([
         (templates_dir() / "briefing.typ").read_text(encoding="utf-8"),
         _cover(meta),
         "#outline(title: [Table of Contents], depth: 2)",
+        figures_list,
         _changes(meta),
         "#pagebreak()",
         "".join(sections_typst),
