@@ -43,6 +43,9 @@ class Meta:
     edition: str
     built: dt.datetime
     changes: dict | None = None
+    datapack: tuple[str, ...] = ()  # the tables of the edition's data pack (datapack.py)
+    base_url: str = ""  # where the reports folder is served, if known
+    edition_id: str = ""
 
     @property
     def previous_as_of_text(self) -> str:

@@ -45,6 +45,7 @@ def editions(reports_dir: Path) -> list[dict]:
         entry["group_label"] = _kind_label(entry)
         entry["built_text"] = _built_text(entry.get("built"))
         entry["status_text"] = _status_text(entry)
+        entry["datapack"] = (reports_dir / entry["folder"] / "datapack.zip").is_file()
     return found
 
 

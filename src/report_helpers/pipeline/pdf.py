@@ -75,11 +75,24 @@ def _cover(meta) -> str:
     #text(size: 14pt, fill: muted-ink)[{tm.text(BRIEFING_SUBTITLE)}]
     #v(10mm)
     #grid(columns: (30mm, auto), row-gutter: 3mm, {grid})
+    {_datapack_line(meta)}
   ]
   #v(1fr)
 ]
 #show title: set text(size: 28pt)
 """
+
+
+def _datapack_line(meta) -> str:
+    """Where the data behind the briefing are: a link with a base URL, else the file beside the PDF."""
+    if not getattr(meta, "datapack", ()):
+        return ""
+    if meta.base_url:
+        address = f"{meta.base_url.rstrip('/')}/{meta.edition_id}/datapack.zip"
+        return f"#v(6mm)\n    #text(size: 9pt)[Data pack: {tm.url_link(address)}]"
+    return ("#v(6mm)\n    #text(size: 9pt)["
+            + tm.text(f"Data: datapack.zip beside this PDF holds the {len(meta.datapack)} tables it used, as CSV "
+                      "with a datapackage.json; figures/ holds each figure's data.") + "]")
 
 
 def _changes(meta) -> str:

@@ -99,9 +99,11 @@ def render(sections: list[Section], executions: dict, converter: Converter, buil
            change_note: dict, pdf_standard: str = "ua-1", *, print_pdf: bool = True,
            base_url: str = "") -> None:
     """Section pages, briefing.html and (unless ``print_pdf`` is False) briefing.pdf."""
-    from . import assemble, downloads, pdf
+    from . import assemble, datapack, downloads, pdf
 
-    meta = assemble.Meta(build_params.as_of, build_params.edition, assemble.build_time(), change_note)
+    tables = datapack.build(staging, build_params.as_of, build_params.edition_id)
+    meta = assemble.Meta(build_params.as_of, build_params.edition, assemble.build_time(), change_note,
+                         datapack=tuple(tables), base_url=base_url, edition_id=build_params.edition_id)
     edition = assemble.edition_info(build_params, base_url)
     sources = catalogue.sources()
     pages, printed, shown = [], [], []
