@@ -110,14 +110,15 @@ def chart_csv(spec: dict, *, title: str, sources: Iterable[str] = (), sourced_ro
     from .alt_text import plotted
 
     fields, rows = plotted(spec)
-    names = [f for f in fields if f not in ("source_id", "confidence")]
+    names = [f for f in fields if f != "source_id"]  # in the data table's order (confidence too, if shown)
     extra = list(dict.fromkeys(sources))
     if sourced_rows and any(r.get("source_id") in (None, "") for r in rows):
         raise ValueError(f"figure '{title}': a plotted row has no source_id, so its data cannot be written "
                          "with their sources; keep the source_id column in the frame the chart plots")
-    return to_csv([*names, "source_id", "confidence"],
-                  [[r.get(f) for f in names] + [_row_sources(r, extra), r.get("confidence") or "High"]
-                   for r in rows]), len(rows)
+    confidence = [] if "confidence" in names else ["confidence"]
+    return to_csv([*names, "source_id", *confidence],
+                  [[r.get(f) or ("High" if f == "confidence" else None) for f in names] + [_row_sources(r, extra)]
+                   + [r.get("confidence") or "High" for _ in confidence] for r in rows]), len(rows)
 
 
 def table_csv(frame, columns: list[str], *, title: str, sources: Iterable[str] = ()) -> tuple[str, int]:
