@@ -46,6 +46,7 @@ class Meta:
     datapack: tuple[str, ...] = ()  # the tables of the edition's data pack (datapack.py)
     base_url: str = ""  # where the reports folder is served, if known
     edition_id: str = ""
+    corrections: tuple = ()  # corrections made since the previous edition of its kind (corrections.py)
 
     @property
     def previous_as_of_text(self) -> str:

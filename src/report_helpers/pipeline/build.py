@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from .. import catalogue, params as params_mod
+from .. import catalogue, corrections, params as params_mod
 from ..errors import OutputError, SectionFailed
 from ..paths import project_dir
 from . import publish
@@ -68,6 +68,7 @@ def check_inputs(options: BuildOptions) -> tuple[list[Section], params_mod.Build
     sections = discover()
     for section in sections:
         section.check()
+    corrections.load()  # the corrections log names known tables, rows and editions (DataError, exit 2)
     specs = params_mod.merge_specs({s.slug: s.parameters for s in sections})
     earliest = catalogue.earliest_date()  # reads the catalogue's JSON only: no pandas yet
     build_params = params_mod.validate(specs, options.given, earliest=earliest)

@@ -117,6 +117,15 @@ def _changes(meta) -> str:
     return "\n".join(out) + "\n"
 
 
+def _corrections(meta) -> str:
+    """The corrections made since the previous edition of this kind, as in the HTML (corrections_block)."""
+    made = getattr(meta, "corrections", ())
+    if not made:
+        return ""
+    return "\n".join([f"== Corrections since {tm.text(meta.previous_as_of_text)}",
+                      *(f"- {tm.text(c.text)}" for c in made)]) + "\n"
+
+
 def _sources(sources: list[Source]) -> str:
     entries = "\n".join(
         f"#enum.item({s.number})[#metadata(none)<source-{s.number}>{tm.text(s.publisher)}, “{tm.text(s.title)}”, "
@@ -165,6 +174,7 @@ def document(sections_typst: list[str], meta, sources: list[Source], figures_lis
         "#outline(title: [Table of Contents], depth: 2)",
         figures_list,
         _changes(meta),
+        _corrections(meta),
         "#pagebreak()",
         "".join(sections_typst),
         _sources(sources),

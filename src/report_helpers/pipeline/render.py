@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import catalogue
+from .. import catalogue, corrections
 from ..paths import project_dir
 from .sections import Section
 
@@ -102,8 +102,11 @@ def render(sections: list[Section], executions: dict, converter: Converter, buil
     from . import assemble, datapack, downloads, pdf
 
     tables = datapack.build(staging, build_params.as_of, build_params.edition_id)
-    meta = assemble.Meta(build_params.as_of, build_params.edition, assemble.build_time(), change_note,
-                         datapack=tuple(tables), base_url=base_url, edition_id=build_params.edition_id)
+    built = assemble.build_time()
+    made = corrections.since(corrections.load(), ((change_note or {}).get("previous") or {}).get("built"),
+                             built.date())
+    meta = assemble.Meta(build_params.as_of, build_params.edition, built, change_note, datapack=tuple(tables),
+                         base_url=base_url, edition_id=build_params.edition_id, corrections=tuple(made))
     edition = assemble.edition_info(build_params, base_url)
     sources = catalogue.sources()
     pages, printed, shown = [], [], []
