@@ -60,7 +60,7 @@ def test_a_chart_carries_its_plotted_rows_with_sources_and_confidence(blocks):
                      "confidence": "High"}]
     assert record["rows"] == 3
     assert 'id="figure-provisional-1"' in blocks[0].html and "<!--figure-tools 1-->" in blocks[0].html
-    assert "<figure-provisional-1>" in blocks[0].typst and "/*figure-data 1*/" in blocks[0].typst
+    assert 'anchor: "figure-provisional-1"' in blocks[0].typst and "/*figure-data 1*/" in blocks[0].typst
 
 
 def test_a_table_carries_its_shown_columns_unformatted(blocks):
@@ -139,7 +139,8 @@ def test_every_figure_has_one_number_in_html_alt_text_list_and_pdf(edition, show
         if fig["kind"] == "chart":
             assert fig["alt"].startswith(f"Figure {fig['number']}: ")
     assert all(indexes == list(range(1, len(indexes) + 1)) for indexes in by_section.values()), by_section
-    listed = re.search(r'<nav class="toc figures-list" aria-label="List of figures">(.*?)</nav>', page, re.S).group(1)
+    listed = re.search(r'<section class="briefing-section figures-list" id="list-of-figures">(.*?)</section>',
+                       page, re.S).group(1)
     assert re.findall(r'<a href="#(figure-[\d-]+)">', listed) == [f["anchor"] for f in shown_figures]
     text = subprocess.run(["pdftotext", "-layout", str(edition / "briefing.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout

@@ -93,6 +93,9 @@ def parser() -> argparse.ArgumentParser:
                        help="build only these sections (names after the NN_ of notebooks/NN_slug.ipynb), "
                             "plus those whose results they read, as a subset edition in REPORTS_DIR/.only/; "
                             "latest never moves")
+    build.add_argument("--base-url", metavar="URL",
+                       help="where the reports folder is served: the PDF links each figure's data there, and "
+                            "citations name the address (default: [feed] link_base of distribution.toml)")
     build.add_argument("--send", action="append", default=[], metavar="LIST",
                        help="after a successful publish, email the edition to this distribution list "
                             "(repeatable; see briefing send)")
@@ -165,6 +168,9 @@ def parser() -> argparse.ArgumentParser:
                       help="skip a recipient whose last edition had the same key figures, events and verdicts")
     send.add_argument("--dry-run", action="store_true",
                       help="check everything and say what would be sent; connect to nothing, send nothing")
+    send.add_argument("--corrections", action="store_true",
+                      help="send a short notice of each correction (data/corrections.csv), once, to the "
+                           "recipients of lists with corrections = true who received an edition it affects")
     _folder_options(send)
     return top
 
@@ -219,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
                            jobs=args.jobs, cell_timeout=args.cell_timeout,
                            section_timeout=args.section_timeout, lock_wait=args.lock_wait,
                            allow_partial=args.allow_partial, pdf_standard=args.pdf_standard,
-                           only=only, cache_dir=args.reports_dir / CACHE_DIR if only else None))
+                           only=only, cache_dir=args.reports_dir / CACHE_DIR if only else None,
+                           base_url=args.base_url))
     except BriefingError as exc:
         log.error("%s", exc)
         return exc.exit_code
@@ -303,7 +310,7 @@ def _send_options(args, edition_id: str | None = None):
         return SendOptions(lists=args.send, reports_dir=args.reports_dir, edition_id=edition_id)
     return SendOptions(lists=args.lists, config=args.config, reports_dir=args.reports_dir,
                        edition_id=args.edition_id, only_if_changed=args.only_if_changed,
-                       dry_run=args.dry_run, lock_wait=args.lock_wait)
+                       dry_run=args.dry_run, lock_wait=args.lock_wait, corrections=args.corrections)
 
 
 def _prepare_send(args, given: dict):

@@ -166,8 +166,7 @@ def figure(chart, *, data: pd.DataFrame | None = None, sources: Iterable[str] = 
     label = f"Figure {number.number}: {title}"
     _show(f'<figure class="chart" id="{number.anchor}">{svg}{data_html}<figcaption>'
           f'<p class="figure-label">{html.escape(label)}</p>{line_html}{number.tools}</figcaption></figure>',
-          f"#metadata(none) <{number.anchor}>\n"
-          + tm.chart(svg, alt, f"#figure-label[{tm.text(label)}]{line_typst}{number.data}"),
+          tm.chart(svg, alt, f"#figure-label({tm.string(label)}){line_typst}{number.data}", number.anchor),
           figures.record(number, title=title, kind="chart", csv_text=csv_text, rows=count, sources=ids))
 
 
@@ -212,8 +211,7 @@ def table(frame: pd.DataFrame, *, title: str, columns: dict[str, str] | None = N
     label = f"Figure {number.number}: {title}"
     _show(f'<figure class="table" id="{number.anchor}"><figcaption class="table-title">{html.escape(label)}'
           f'</figcaption>{_html_table(headers, rows, "data-table")}{line_html}{number.tools}</figure>',
-          f"#metadata(none) <{number.anchor}>\n"
-          + tm.table(label, headers, rows, line_typst + number.data, _column_widths(headers, rows)),
+          tm.table(label, headers, rows, line_typst + number.data, _column_widths(headers, rows), number.anchor),
           figures.record(number, title=title, kind="table", csv_text=csv_text, rows=count, sources=ids))
 
 

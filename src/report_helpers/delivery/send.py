@@ -40,6 +40,7 @@ class SendOptions:
     only_if_changed: bool = False
     dry_run: bool = False
     lock_wait: float = 60.0
+    corrections: bool = False  # send correction notices instead of an edition (notices.py)
 
 
 @dataclass
@@ -185,6 +186,10 @@ def send(options: SendOptions, *, prepared: Prepared | None = None, out: TextIO 
     if not options.reports_dir.expanduser().is_dir():
         raise UsageError(f"--reports-dir {options.reports_dir}: no such folder; nothing was sent")
     reports_dir = prepare_reports_dir(options.reports_dir)
+    if options.corrections:
+        from .notices import send_notices
+
+        return send_notices(prepared, options, reports_dir, out)
     kinds = {m.edition for m in prepared.lists}
     by_kind = {kind: resolve(reports_dir, kind, options.edition_id) for kind in sorted(kinds)}
     editions = {m.name: by_kind[m.edition] for m in prepared.lists}

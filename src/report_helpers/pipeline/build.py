@@ -51,6 +51,7 @@ class BuildOptions:
     only: tuple[str, ...] = ()  # --only: these sections and those they read, as a subset edition (subset.py)
     pdf: bool = True  # False: no briefing.pdf (briefing preview without --pdf)
     pool: object = None  # running warm workers to use and leave running (briefing preview); default: a new pool
+    base_url: str | None = None  # --base-url: where the reports folder is served (downloads.base_url)
 
 
 @dataclass
@@ -111,9 +112,10 @@ def package_versions() -> dict[str, str]:
 
 
 def inputs_digest(hashes: dict[str, str], build_params: params_mod.BuildParams, engine: str,
-                  pdf_standard: str = "ua-1") -> str:
+                  pdf_standard: str = "ua-1", base_url: str = "") -> str:
     return hashlib.sha256(json.dumps([build_params.as_dict(), hashes, package_versions(), engine,
-                                      pdf_standard], sort_keys=True).encode()).hexdigest()
+                                      pdf_standard] + ([base_url] if base_url else []),
+                                     sort_keys=True).encode()).hexdigest()
 
 
 def _kind(sections: list[Section], build_params: params_mod.BuildParams) -> tuple[str, str]:
@@ -151,7 +153,8 @@ def plan(options: BuildOptions) -> tuple[str, str, bool]:
     a batch client decides with it what to send to remote workers."""
     sections, build_params = check_inputs(options)
     reports_dir = publish.prepare_reports_dir(options.reports_dir)
-    digest = inputs_digest(input_hashes(sections), build_params, options.engine, options.pdf_standard)
+    digest = inputs_digest(input_hashes(sections), build_params, options.engine, options.pdf_standard,
+                           _base_url(options))
     kind, _pointer = _kind(sections, build_params)
     current = not options.force and _up_to_date(reports_dir, build_params, digest, kind)
     return build_params.edition_id, digest, current
@@ -433,7 +436,7 @@ def build(options: BuildOptions) -> BuildResult:
         if options.hold_lock:
             publish.clear_leftovers(reports_dir)
         hashes = input_hashes(sections)
-        digest = inputs_digest(hashes, build_params, options.engine, options.pdf_standard)
+        digest = inputs_digest(hashes, build_params, options.engine, options.pdf_standard, _base_url(options))
         if (not options.force and options.publish
                 and _up_to_date(reports_dir, build_params, digest, kind, options.history)):
             log.info("edition %s is up to date; nothing to do (use --force to rebuild)", edition_id)
@@ -498,7 +501,7 @@ def _build_in(staging: Path, sections: list[Section], build_params: params_mod.B
     previous, same = _comparison(reports_dir, build_params, kind, options.history)
     change_note = changes.compare(previous, figures, events, verdicts, same)
     render(sections, executions, converter, build_params, staging, change_note, options.pdf_standard,
-           print_pdf=options.pdf)
+           print_pdf=options.pdf, base_url=_base_url(options))
     seconds = time.perf_counter() - start
     log.info("built edition %s in %.1f s", edition_id, seconds)
     close_log()
@@ -516,6 +519,12 @@ def _build_in(staging: Path, sections: list[Section], build_params: params_mod.B
         raise SectionFailed(f"published {edition_id} with placeholders for {', '.join(failed)} "
                             "(--allow-partial); latest still points at the previous complete edition")
     return result
+
+
+def _base_url(options: BuildOptions) -> str:
+    from .downloads import base_url
+
+    return base_url(options.base_url)
 
 
 def _build_time():

@@ -19,6 +19,25 @@ from .. import typst_markup as tm
 from ..figures import Edition, Numbered
 
 
+def base_url(given: str | None = None) -> str:
+    """Where the reports folder is served, ending in '/': ``--base-url``, else ``[feed] link_base`` of
+    the project's distribution.toml, else "" (then the PDF says the data sit beside it)."""
+    from ..errors import ParameterError
+
+    if given is not None:
+        if not re.match(r"^https?://[^\s/]+(/\S*)?$", given):
+            raise ParameterError(f"--base-url {given!r} is not an http(s) URL")
+        return given.rstrip("/") + "/"
+    from ..delivery import config
+
+    try:
+        path = config.default_path()
+        found = config.load_distribution(path).feed_link_base if path.is_file() else None
+    except (FileNotFoundError, config.ConfigError):
+        found = None
+    return found.rstrip("/") + "/" if found else ""
+
+
 def records(notebook) -> list[dict]:
     """The figure records of a cleaned, executed section, in the order a reader meets them."""
     found = []
@@ -101,11 +120,24 @@ def write(folder: Path, shown: list[Numbered], edition: Edition) -> None:
         (target / f"{fig.anchor}.csl.json").write_text(figures.csl_json(fig, edition), encoding="utf-8")
 
 
+def _short(caption: str, limit: int = 95) -> tuple[str, str]:
+    """A caption cut at a word to fit one line of the list, and the markup marking the cut ("…"),
+    outside the link and set apart, so the link's area holds the caption's own words only."""
+    if len(caption) <= limit:
+        return caption, ""
+    return caption[:limit].rsplit(" ", 1)[0].rstrip(" ,:;("), "#h(0.3em)#text(fill: muted-ink)[…]"
+
+
 def list_typst(shown: list[Numbered]) -> str:
-    """The PDF's list of figures: each linked to its figure, with its page."""
+    """The PDF's list of figures: each caption (on one line) linked to its figure, and its page."""
     if not shown:
         return ""
-    entries = "\n".join(
-        f"#link(<{f.anchor}>)[{tm.text(f.caption)}]#box(width: 1fr, repeat[ . ])"
-        f"#context counter(page).at(<{f.anchor}>).first() \\" for f in shown)
-    return f"= List of Figures\n#text(size: 9pt)[\n{entries}\n]\n"
+    cells = []
+    for f in shown:
+        text, cut = _short(f.caption)
+        # the caption as a string, as the table title it leads to (no smart quotes: the same words)
+        cells.append(f"[#link(<{f.anchor}>, {tm.string(text)}){cut}], "
+                     f"[#context counter(page).at(<{f.anchor}>).first()]")
+    body = ",\n  ".join(cells)
+    return (f"= List of Figures\n#text(size: 9pt)[#grid(columns: (1fr, auto), column-gutter: 1em, "
+            f"row-gutter: 0.65em,\n  {body}\n)]\n")

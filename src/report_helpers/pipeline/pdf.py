@@ -167,17 +167,17 @@ def section_typst(section: PrintedSection) -> str:
 
 def document(sections_typst: list[str], meta, sources: list[Source], figures_list: str = "") -> str:
     """The whole briefing as one Typst document, from its sections' markup (``section_typst``), with
-    the list of figures (downloads.list_typst) after the contents."""
+    the list of figures (downloads.list_typst) at the end, as in the HTML."""
     return "\n".join([
         (templates_dir() / "briefing.typ").read_text(encoding="utf-8"),
         _cover(meta),
         "#outline(title: [Table of Contents], depth: 2)",
-        figures_list,
         _changes(meta),
         _corrections(meta),
         "#pagebreak()",
         "".join(sections_typst),
         _sources(sources),
+        figures_list,
     ])
 
 
@@ -197,7 +197,7 @@ _ANCHORS_QUERY = """
 
 def compile_pdf(source: str, target: Path, *, sys_inputs: dict[str, str], built: dt.datetime,
                 standard: str = DEFAULT_STANDARD, attachments: dict[str, bytes] | None = None,
-                sources: list[Source] | None = None) -> int:
+                sources: list[Source] | None = None, xmp: dict | None = None) -> int:
     """Print the document to ``target``; return its number of pages. Typst checks the standard
     (for PDF/UA-1: alt text on every image, tagged structure) and refuses a document that fails it.
     With ``sources``, each citation link is described by the source it leads to (describe_citations)."""
@@ -223,10 +223,11 @@ def compile_pdf(source: str, target: Path, *, sys_inputs: dict[str, str], built:
                                   sys_inputs=sys_inputs)
         pdf = compiler.compile(format="pdf", pdf_standards=STANDARDS[standard], timestamp=built)
         anchors = json.loads(compiler.query("<source-anchors>", field="value", one=True)) if sources else []
-    return describe_citations(pdf, target, anchors, sources or [])
+    return describe_citations(pdf, target, anchors, sources or [], xmp)
 
 
-def describe_citations(pdf: bytes, target: Path, anchors: list[dict], sources: list[Source]) -> int:
+def describe_citations(pdf: bytes, target: Path, anchors: list[dict], sources: list[Source],
+                       xmp: dict | None = None) -> int:
     """Write the PDF to ``target`` with every link to a source entry described as "Source 7,
     Armstat …, page 27"; return its number of pages.
 
@@ -256,6 +257,10 @@ def describe_citations(pdf: bytes, target: Path, anchors: list[dict], sources: l
                 if number in by_number:
                     s = by_number[number]
                     annot.Contents = pikepdf.String(f"Source {s.number}, {s.publisher}, page {index + 1}")
+        if xmp:  # the edition's metadata (metadata.xmp), the document info kept in step; no clock read
+            with doc.open_metadata(set_pikepdf_as_editor=False) as meta:
+                for key, value in xmp.items():
+                    meta[key] = value
         out = io.BytesIO()  # written by Python: a full disk is an OSError, not an abort inside qpdf
         doc.save(out, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
         pages = len(doc.pages)

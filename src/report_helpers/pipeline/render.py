@@ -99,7 +99,7 @@ def render(sections: list[Section], executions: dict, converter: Converter, buil
            change_note: dict, pdf_standard: str = "ua-1", *, print_pdf: bool = True,
            base_url: str = "") -> None:
     """Section pages, briefing.html and (unless ``print_pdf`` is False) briefing.pdf."""
-    from . import assemble, datapack, downloads, pdf
+    from . import assemble, datapack, downloads, metadata, pdf
 
     tables = datapack.build(staging, build_params.as_of, build_params.edition_id)
     built = assemble.build_time()
@@ -136,6 +136,7 @@ def render(sections: list[Section], executions: dict, converter: Converter, buil
                 pdf.compile_pdf, pdf.document(printed, meta, cited, downloads.list_typst(shown)),
                 staging / "briefing.pdf",
                 sys_inputs=pdf.inputs(meta, assemble.BRIEFING_TITLE), built=meta.built, standard=pdf_standard,
+                xmp=metadata.xmp(meta, assemble.BRIEFING_TITLE),
                 attachments=_data_attachments() if pdf_standard.startswith("a-3") else None, sources=cited)
         for section, page in zip(sections, pages):
             if not page.failed:
