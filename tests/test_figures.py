@@ -43,7 +43,7 @@ def _rows(text: str) -> list[dict]:
 # ---- in a section: numbers are provisional, the data are exactly what is shown --------------------
 
 def test_a_chart_carries_its_plotted_rows_with_sources_and_confidence(blocks):
-    frame = pd.DataFrame({"year": [2021, 2019, 2020], "share": [40.25, 25.0, 31.5], "partner": ["Russia"] * 3,
+    frame = pd.DataFrame({"year": [2021, 2019, 2020], "share": [40.25, 25.0, 0.0], "partner": ["Russia"] * 3,
                           "source_id": [SOURCE.source_id] * 3, "confidence": ["High", "Low", "High"],
                           "unplotted": ["x", "y", "z"]})
     chart = alt.Chart(frame, title="Russia's share").mark_line().encode(x="year:O", y="share:Q", color="partner:N")
@@ -54,7 +54,7 @@ def test_a_chart_carries_its_plotted_rows_with_sources_and_confidence(blocks):
     # in the order of the chart's data table (by year), unrounded, without the unplotted column
     assert rows == [{"share": "25", "year": "2019", "partner": "Russia", "confidence": "Low",
                      "source_id": SOURCE.source_id},
-                    {"share": "31.5", "year": "2020", "partner": "Russia", "source_id": SOURCE.source_id,
+                    {"share": "0", "year": "2020", "partner": "Russia", "source_id": SOURCE.source_id,
                      "confidence": "High"},
                     {"share": "40.25", "year": "2021", "partner": "Russia", "source_id": SOURCE.source_id,
                      "confidence": "High"}]

@@ -117,8 +117,14 @@ def chart_csv(spec: dict, *, title: str, sources: Iterable[str] = (), sourced_ro
                          "with their sources; keep the source_id column in the frame the chart plots")
     confidence = [] if "confidence" in names else ["confidence"]
     return to_csv([*names, "source_id", *confidence],
-                  [[r.get(f) or ("High" if f == "confidence" else None) for f in names] + [_row_sources(r, extra)]
+                  [[_value(r, f) for f in names] + [_row_sources(r, extra)]
                    + [r.get("confidence") or "High" for _ in confidence] for r in rows]), len(rows)
+
+
+def _value(row: dict, name: str):
+    """A plotted value as is (0 stays 0); a row without a confidence is not marked low: High."""
+    value = row.get(name)
+    return "High" if name == "confidence" and value in (None, "") else value
 
 
 def table_csv(frame, columns: list[str], *, title: str, sources: Iterable[str] = ()) -> tuple[str, int]:
