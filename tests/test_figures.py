@@ -98,6 +98,27 @@ def test_citations_escape_what_bibtex_and_json_would_misread():
     assert "Why? Sub" in figures.plain_citation(fig, edition)  # no "?:" between title and subtitle
 
 
+@pytest.mark.e2e
+def test_a_figure_whose_data_cannot_be_written_fails_its_section(small_project, tmp_path):
+    """In a real build: the trade chart's rows with one source_id lost; the section fails, naming
+    the figure, and nothing is published."""
+    from conftest import run_build
+
+    path = small_project / "notebooks" / "10_why_frenemies.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"] if "data=main_partners" in "".join(c["source"]))
+    first, rest = "".join(cell["source"]).split("\n", 1)
+    cell["source"] = (first + '\nmain_partners = main_partners.assign(source_id=main_partners["source_id"]'
+                      '.where(main_partners["year"] != 2020))\n' + rest)
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    reports = tmp_path / "reports"
+    result = run_build(reports, "-q")
+    assert result.returncode == 1
+    assert "section why_frenemies failed" in result.stderr
+    assert "figure 'Russia's share of Armenia's trade keeps rising': a plotted row has no source_id" in result.stderr
+    assert not list(reports.glob("*_full"))
+
+
 # ---- a real edition ------------------------------------------------------------------------------
 
 FIGURE = re.compile(r'<figure class="(chart|table)" id="(figure-(\d+)-(\d+))">(.*?)</figure>', re.S)

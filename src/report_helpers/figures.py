@@ -98,9 +98,14 @@ def to_csv(header: list[str], rows: Iterable[list]) -> str:
     return out.getvalue()
 
 
+def _missing(value) -> bool:
+    """No value: None, "", or NaN (a chart's data before JSON holds pandas' missing values as NaN)."""
+    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+
+
 def _row_sources(row: dict, extra: list[str]) -> str:
     given = row.get("source_id")
-    return _cell(given) if given not in (None, "") else ";".join(extra)
+    return ";".join(extra) if _missing(given) else _cell(given)
 
 
 def chart_csv(spec: dict, *, title: str, sources: Iterable[str] = (), sourced_rows: bool = False) -> tuple[str, int]:
@@ -112,19 +117,19 @@ def chart_csv(spec: dict, *, title: str, sources: Iterable[str] = (), sourced_ro
     fields, rows = plotted(spec)
     names = [f for f in fields if f != "source_id"]  # in the data table's order (confidence too, if shown)
     extra = list(dict.fromkeys(sources))
-    if sourced_rows and any(r.get("source_id") in (None, "") for r in rows):
+    if sourced_rows and any(_missing(r.get("source_id")) for r in rows):
         raise ValueError(f"figure '{title}': a plotted row has no source_id, so its data cannot be written "
                          "with their sources; keep the source_id column in the frame the chart plots")
     confidence = [] if "confidence" in names else ["confidence"]
     return to_csv([*names, "source_id", *confidence],
                   [[_value(r, f) for f in names] + [_row_sources(r, extra)]
-                   + [r.get("confidence") or "High" for _ in confidence] for r in rows]), len(rows)
+                   + [_value(r, "confidence") for _ in confidence] for r in rows]), len(rows)
 
 
 def _value(row: dict, name: str):
     """A plotted value as is (0 stays 0); a row without a confidence is not marked low: High."""
     value = row.get(name)
-    return "High" if name == "confidence" and value in (None, "") else value
+    return "High" if name == "confidence" and _missing(value) else value
 
 
 def table_csv(frame, columns: list[str], *, title: str, sources: Iterable[str] = ()) -> tuple[str, int]:
