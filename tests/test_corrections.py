@@ -107,3 +107,32 @@ def test_a_bad_correction_stops_the_build_and_the_last_edition_stays(project_cop
     assert not (reports / "2025-07-31_full").exists()
     assert (reports / "latest").resolve() == before
     check_edition(before)
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_pages_with_corrections_stay_accessible(project_copy, tmp_path):
+    """The corrections block of an edition and the index's corrections table: axe-core and the Nu
+    checker, as test_html_accessibility runs them on every page."""
+    from test_html_accessibility import AXE, CHROMIUM, CHROMIUM_ARGS, JAVA, VNU, open_offline, run_axe, vnu
+
+    if CHROMIUM is None or JAVA is None or not AXE.is_file() or not VNU.is_file():
+        pytest.skip("needs Debian's chromium, Java and node_modules (make test)")
+    from playwright.sync_api import sync_playwright
+
+    reports = tmp_path / "reports"
+    assert run_build(reports, "--as-of", "2025-06-30", "-q").returncode == 0
+    _log(project_copy, GOOD)
+    assert run_build(reports, "-q").returncode == 0
+    pages = [reports / f"{TODAY}_full" / "briefing.html", reports / "index.html"]
+    assert all('id="corrections"' in p.read_text(encoding="utf-8") for p in pages)
+    with sync_playwright() as play:
+        browser = play.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for path in pages:
+            page, blocked = open_offline(browser, path)
+            result = run_axe(page, AXE.read_text(encoding="utf-8"))
+            page.close()
+            assert blocked == [] and result["violations"] == [], (path.name, result["violations"])
+        browser.close()
+    errors = [m for m in vnu(pages) if m["type"] == "error"]
+    assert errors == []
