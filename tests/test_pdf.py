@@ -133,13 +133,13 @@ def test_structure_has_headings_in_order_tables_lists_and_figures_with_the_html_
             for annot in page.obj.get("/Annots", []):
                 assert annot.Subtype == "/Link" and str(annot.Contents).strip() and "/StructParent" in annot
     page_html = (full_edition / "briefing.html").read_text(encoding="utf-8")
-    charts = re.findall(r'<figure class="chart"><svg[^>]*>', page_html)
+    charts = re.findall(r'<figure class="chart" id="figure-\d+-\d+"><svg[^>]*>', page_html)
     assert all('role="img"' in svg for svg in charts)
     html_alts = [html_lib.unescape(re.search(r'aria-label="([^"]*)"', svg).group(1)) for svg in charts]
     assert len(html_alts) >= 12
     assert figure_alts == html_alts  # the same alt text, chart for chart
     for alt in figure_alts:
-        assert re.match(r"(Line chart|Horizontal bar chart|Grouped bar chart|100% stacked bar chart|"
+        assert re.match(r"Figure \d+\.\d+: (Line chart|Horizontal bar chart|Grouped bar chart|100% stacked bar chart|"
                         r"Stacked bar chart|Timeline|Dot chart): ", alt) and re.search(r"\d", alt), alt
 
 

@@ -119,8 +119,10 @@ def test_chart_alt_text_is_written_from_its_data_and_shared_by_html_and_pdf(bloc
     block = blocks[0]
     alt_text = ("Line chart: Russia's share rises. Share of trade, %. Russia rises from 25 in 2019 to 40.2 in 2021; "
                 "EU falls from 30 in 2019 to 20.5 in 2021. Values are % of trade.")
-    assert f'role="img" aria-label="{alt_text.replace(chr(39), "&#x27;")}"' in block.html
-    assert alt_text.replace("'", "\\'") not in block.typst and alt_text in block.typst.replace('\\"', '"')
+    # numbered provisionally ("Figure ⟦figure 1⟧"); the build numbers the figures an edition shows
+    numbered = re.search(r"Figure ⟦figure \d+⟧: ", block.html).group(0) + alt_text
+    assert f'role="img" aria-label="{numbered.replace(chr(39), "&#x27;")}"' in block.html
+    assert alt_text.replace("'", "\\'") not in block.typst and numbered in block.typst.replace('\\"', '"')
     # the chart's data, as a table with header cells, behind a disclosure
     assert "<details" in block.html and '<th scope="col">% of trade</th>' in block.html
     assert "<td>40.2</td>" in block.html

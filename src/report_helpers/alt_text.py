@@ -266,8 +266,9 @@ def describe(spec: dict) -> str:
     return f"{head} {values}"
 
 
-def data_table(spec: dict) -> tuple[list[str], list[list[str]]]:
-    """The plotted rows: one column per encoded field (with the axis title as heading where there is one)."""
+def plotted(spec: dict) -> tuple[dict[str, str], list[dict]]:
+    """The plotted rows in the data table's order, and their fields (name -> heading): one per encoded
+    field (the axis title as heading where there is one), an event's title, and confidence if any is Low."""
     enc = _encoding(spec)
     fields: dict[str, str] = {}
     for channel in ("y", "x", "color", "xOffset", "shape", "strokeDash"):
@@ -281,4 +282,10 @@ def data_table(spec: dict) -> tuple[list[str], list[list[str]]]:
         fields["confidence"] = "confidence"
     if kind(spec) in ("line", "grouped", "stacked_shares", "timeline"):  # in x order
         rows = sorted(rows, key=lambda r: _sort_key(r.get(_field(enc, "x"))))
+    return fields, rows
+
+
+def data_table(spec: dict) -> tuple[list[str], list[list[str]]]:
+    """The plotted rows as the chart's data table shows them."""
+    fields, rows = plotted(spec)
     return list(fields.values()), [[shown(r.get(f)) for f in fields] for r in rows]

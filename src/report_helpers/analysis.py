@@ -294,6 +294,7 @@ def figures_frame(figures: list[Figure | None], labels: list[str] | None = None)
         "printed": [f.text for f in figures],
         "period": [f.period for f in figures],
         "confidence": [f.confidence for f in figures],
+        "source_id": [";".join(f.sources) for f in figures],  # a figure may rest on several sources
     })
 
 

@@ -94,6 +94,9 @@ def parser() -> argparse.ArgumentParser:
                        help="build only these sections (names after the NN_ of notebooks/NN_slug.ipynb), "
                             "plus those whose results they read, as a subset edition in REPORTS_DIR/.only/; "
                             "latest never moves")
+    build.add_argument("--base-url", metavar="URL",
+                       help="where the reports folder is served: the PDF links each figure's data there, and "
+                            "citations name the address (default: [publishing] base_url of briefing.toml)")
     build.add_argument("--send", action="append", default=[], metavar="LIST",
                        help="after a successful publish, email the edition to this distribution list "
                             "(repeatable; see briefing send)")
@@ -177,6 +180,9 @@ def parser() -> argparse.ArgumentParser:
                       help="skip a recipient whose last edition had the same key figures, events and verdicts")
     send.add_argument("--dry-run", action="store_true",
                       help="check everything and say what would be sent; connect to nothing, send nothing")
+    send.add_argument("--corrections", action="store_true",
+                      help="send a short notice of each correction (data/corrections.csv), once, to the "
+                           "recipients of lists with corrections = true who received an edition it affects")
     _folder_options(send)
     from .updates.command import add_parser as add_data_parser
 
@@ -229,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
                            jobs=args.jobs, cell_timeout=args.cell_timeout,
                            section_timeout=args.section_timeout, lock_wait=args.lock_wait,
                            allow_partial=args.allow_partial, pdf_standard=args.pdf_standard,
-                           only=only, cache_dir=args.reports_dir / CACHE_DIR if only else None))
+                           only=only, cache_dir=args.reports_dir / CACHE_DIR if only else None,
+                           base_url=args.base_url))
     except BriefingError as exc:
         log.error("%s", exc)
         return exc.exit_code
@@ -326,7 +333,7 @@ def _send_options(args, edition_id: str | None = None):
         return SendOptions(lists=args.send, reports_dir=args.reports_dir, edition_id=edition_id)
     return SendOptions(lists=args.lists, config=args.config, reports_dir=args.reports_dir,
                        edition_id=args.edition_id, only_if_changed=args.only_if_changed,
-                       dry_run=args.dry_run, lock_wait=args.lock_wait)
+                       dry_run=args.dry_run, lock_wait=args.lock_wait, corrections=args.corrections)
 
 
 def _prepare_send(args, given: dict):
@@ -338,11 +345,16 @@ def _prepare_send(args, given: dict):
 
 def _send(args, edition_id: str | None = None, prepared=None) -> int:
     """`briefing send`, or the send step of `briefing build --send` (after a successful publish)."""
-    from .delivery.send import send
+    from .delivery.notices import send_notices
+    from .delivery.send import prepare, reports_folder, send
 
     log = logging.getLogger("briefing")
     try:
-        send(_send_options(args, edition_id), prepared=prepared)
+        options = _send_options(args, edition_id)
+        if options.corrections:  # correction notices instead of an edition
+            send_notices(prepared or prepare(options), options, reports_folder(options), sys.stdout)
+        else:
+            send(options, prepared=prepared)
     except BriefingError as exc:
         log.error("%s", exc)
         return exc.exit_code

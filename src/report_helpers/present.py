@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pandas as pd
 from IPython.display import display
 
-from . import catalogue
+from . import catalogue, figures
 from . import typst_markup as tm
 from .alt_text import data_table, describe, title_of
 from .results import Figure
@@ -34,6 +34,7 @@ def begin_section(slug: str) -> None:
     every run of a section produces the same SVG, whatever ran before it in the process."""
     global _chart_ids, _provenance_numbers, _section
     _chart_ids, _provenance_numbers, _section = itertools.count(1), itertools.count(1), slug
+    figures.begin_section()
 
 
 LOW_NOTE = "▲ marks figures of low confidence (secondary, derived or disputed)."
@@ -46,16 +47,18 @@ class Block:
 
     html: str
     typst: str
+    figure: dict | None = None  # a numbered figure's record (figures.record)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/html": self.html, tm.TYPST_MIME: self.typst}
+        bundle = {"text/html": self.html, tm.TYPST_MIME: self.typst}
+        return bundle | ({figures.FIGURE_MIME: self.figure} if self.figure else {})
 
     def __repr__(self) -> str:
         return "<briefing block>"
 
 
-def _show(html_text: str, typst_text: str) -> None:
-    display(Block(html_text, typst_text))
+def _show(html_text: str, typst_text: str, figure: dict | None = None) -> None:
+    display(Block(html_text, typst_text, figure))
 
 
 def _cite(source_ids: Iterable[str]) -> tuple[str, str]:
@@ -111,8 +114,8 @@ def chart_svg(chart, alt: str = "") -> str:
 def _sources_of(frame: pd.DataFrame | None, extra: Iterable[str]) -> tuple[list[str], bool]:
     ids = list(extra)
     low = False
-    if frame is not None and "source_id" in frame:
-        ids += [s for s in frame["source_id"].dropna().astype(str)]
+    if frame is not None and "source_id" in frame:  # a row may name several sources: "a;b"
+        ids += [s for v in frame["source_id"].dropna().astype(str) for s in v.split(";") if s]
     if frame is not None and "confidence" in frame:
         low = bool((frame["confidence"] == "Low").any())
     return ids, low
@@ -150,14 +153,21 @@ def figure(chart, *, data: pd.DataFrame | None = None, sources: Iterable[str] = 
     if not ids and not unsourced:
         raise ValueError("a chart needs at least one source: pass data= with a source_id column or sources=")
     spec = chart.to_dict()
-    alt, title = describe(spec), title_of(spec)
+    number = figures.next_figure()
+    title = title_of(spec)
+    alt = f"Figure {number.number}: {describe(spec)}"
     headers, rows = data_table(spec)
+    csv_text, count = figures.chart_csv(spec, title=title, sources=sources,
+                                        sourced_rows=data is not None and "source_id" in data)
     line_html, line_typst = _line(ids, low, note, unsourced)
     data_html = (f'<details class="chart-data"><summary>Data: {html.escape(title)}</summary>'
                  f'{_html_table(headers, rows, "data-table")}</details>')
     svg = chart_svg(chart, alt)
-    _show(f'<figure class="chart">{svg}{data_html}<figcaption>{line_html}</figcaption></figure>',
-          tm.chart(svg, alt, line_typst))
+    label = f"Figure {number.number}: {title}"
+    _show(f'<figure class="chart" id="{number.anchor}">{svg}{data_html}<figcaption>'
+          f'<p class="figure-label">{html.escape(label)}</p>{line_html}{number.tools}</figcaption></figure>',
+          tm.chart(svg, alt, f"#figure-label({tm.string(label)}){line_typst}{number.data}", number.anchor),
+          figures.record(number, title=title, kind="chart", csv_text=csv_text, rows=count, sources=ids))
 
 
 def _column_widths(headers: list[str], rows: list[list[str]]) -> list[float]:
@@ -195,10 +205,14 @@ def table(frame: pd.DataFrame, *, title: str, columns: dict[str, str] | None = N
             if confidence == "Low":
                 row[0] = f"{row[0]} ▲"
     headers = list(columns.values())
+    number = figures.next_figure()
+    csv_text, count = figures.table_csv(frame, list(columns), title=title, sources=sources)
     line_html, line_typst = _line(ids, low, note, unsourced)
-    _show(f'<figure class="table"><figcaption class="table-title">{html.escape(title)}</figcaption>'
-          f'{_html_table(headers, rows, "data-table")}{line_html}</figure>',
-          tm.table(title, headers, rows, line_typst, _column_widths(headers, rows)))
+    label = f"Figure {number.number}: {title}"
+    _show(f'<figure class="table" id="{number.anchor}"><figcaption class="table-title">{html.escape(label)}'
+          f'</figcaption>{_html_table(headers, rows, "data-table")}{line_html}{number.tools}</figure>',
+          tm.table(label, headers, rows, line_typst + number.data, _column_widths(headers, rows), number.anchor),
+          figures.record(number, title=title, kind="table", csv_text=csv_text, rows=count, sources=ids))
 
 
 class _Shown:

@@ -54,20 +54,24 @@ def source_line(cites: str, extra: str = "", low_note: str = "") -> str:
     return f"#source-line[Source: {cites}.{tail}{flag}]"
 
 
-def chart(svg: str, alt: str, caption: str) -> str:
-    """A chart as an SVG image with alt text, its source line as the caption."""
+def _anchor(anchor: str) -> str:
+    return f", anchor: {string(anchor)}" if anchor else ""
+
+
+def chart(svg: str, alt: str, caption: str, anchor: str = "") -> str:
+    """A chart as an SVG image with alt text, its source line as the caption; ``anchor`` labels it."""
     return (f"#chart-figure(image(bytes({string(svg)}), format: \"svg\", alt: {string(alt)}, width: 100%),"
-            f" [{caption}])")
+            f" [{caption}]{_anchor(anchor)})")
 
 
 def table(title: str, headers: Sequence[str], rows: Iterable[Sequence[str]], caption: str,
-          widths: Sequence[float] | None = None) -> str:
+          widths: Sequence[float] | None = None, anchor: str = "") -> str:
     """A table with header cells and a title; ``rows`` hold plain text, ``caption`` is markup."""
     columns = "(" + ", ".join(f"{w:.2f}fr" for w in widths) + ",)" if widths else str(len(headers))
     head = ", ".join(f"[{text(h)}]" for h in headers)
     body = ",\n  ".join(", ".join(f"[{text(c)}]" for c in row) for row in rows)
     return (f"#data-table({string(title)}, table(columns: {columns},\n  table.header({head}),\n  {body}\n),"
-            f" [{caption}])")
+            f" [{caption}]{_anchor(anchor)})")
 
 
 def judgement(label_text: str, body: str) -> str:

@@ -25,7 +25,7 @@ DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 DEFAULT_SUBJECT = "{briefing} as of {as_of}"
 # what a subject template may use; filled in by message.subject()
 SUBJECT_FIELDS = ("briefing", "title", "as_of", "as_of_iso", "edition", "edition_id", "list")
-LIST_KEYS = {"to", "edition", "subject", "attach", "link_base", "unsubscribe"}
+LIST_KEYS = {"to", "edition", "subject", "attach", "link_base", "unsubscribe", "corrections"}
 _LIST_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")  # also the List-Id label, so dot-atom safe
 
 
@@ -42,6 +42,7 @@ class ListConfig:
     attach: str = "pdf"
     link_base: str | None = None
     unsubscribe: str | None = None
+    corrections: bool = False  # opted in to correction notices (briefing send --corrections)
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,10 @@ def _list(name: str, table: object, path: Path) -> ListConfig:
     link_base = _link_base(table["link_base"], f"{where} link_base") if "link_base" in table else None
     unsubscribe = (_url(table["unsubscribe"], f"{where} unsubscribe", ("mailto", "https", "http"))
                    if "unsubscribe" in table else None)
-    return ListConfig(name, tuple(addresses), edition, subject, attach, link_base, unsubscribe)
+    corrections = table.get("corrections", False)
+    if not isinstance(corrections, bool):
+        raise ConfigError(f"{where} corrections: must be true or false")
+    return ListConfig(name, tuple(addresses), edition, subject, attach, link_base, unsubscribe, corrections)
 
 
 def load_distribution(path: Path) -> Distribution:

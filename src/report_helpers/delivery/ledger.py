@@ -44,7 +44,8 @@ class Ledger:
 
     def last_sent(self, list_name: str, recipient: str) -> dict | None:
         """The edition this recipient received last (entries are kept in the order they were recorded)."""
-        sent = [e for e in self.entries(list_name, recipient) if e.get("outcome") == SENT]
+        sent = [e for e in self.entries(list_name, recipient) if e.get("outcome") == SENT
+                and not str(e.get("edition_id", "")).startswith("correction:")]  # a notice is no edition
         return sent[-1] if sent else None
 
     def record(self, list_name: str, recipient: str, entry: dict) -> None:

@@ -40,6 +40,7 @@ class SendOptions:
     only_if_changed: bool = False
     dry_run: bool = False
     lock_wait: float = 60.0
+    corrections: bool = False  # send correction notices instead of an edition (notices.py)
 
 
 @dataclass
@@ -175,16 +176,22 @@ def _plan(prepared: Prepared, options: SendOptions, reports_dir: Path, ledger: L
     return jobs
 
 
-def send(options: SendOptions, *, prepared: Prepared | None = None, out: TextIO | None = None) -> Report:
-    """Deliver; DeliveryError (exit 5) if anyone could not be served, after serving the rest."""
+def reports_folder(options: SendOptions) -> Path:
+    """The reports folder to send from; it must exist (nothing is sent from an empty one)."""
     from ..publishing.store import prepare_reports_dir
 
+    if not options.reports_dir.expanduser().is_dir():
+        raise UsageError(f"--reports-dir {options.reports_dir}: no such folder; nothing was sent")
+    return prepare_reports_dir(options.reports_dir)
+
+
+def send(options: SendOptions, *, prepared: Prepared | None = None, out: TextIO | None = None) -> Report:
+    """Deliver; DeliveryError (exit 5) if anyone could not be served, after serving the rest.
+    Correction notices (--corrections) are `notices.send_notices`, which uses the same steps."""
     out = out or sys.stdout
     prepared = prepared or prepare(options)
     settings = prepared.settings
-    if not options.reports_dir.expanduser().is_dir():
-        raise UsageError(f"--reports-dir {options.reports_dir}: no such folder; nothing was sent")
-    reports_dir = prepare_reports_dir(options.reports_dir)
+    reports_dir = reports_folder(options)
     kinds = {m.edition for m in prepared.lists}
     by_kind = {kind: resolve(reports_dir, kind, options.edition_id) for kind in sorted(kinds)}
     editions = {m.name: by_kind[m.edition] for m in prepared.lists}

@@ -42,6 +42,10 @@ class Meta:
     edition: str
     built: dt.datetime
     changes: dict | None = None
+    datapack: tuple[str, ...] = ()  # the tables of the edition's data pack (datapack.py)
+    base_url: str = ""  # where the reports folder is served, if known
+    edition_id: str = ""
+    corrections: tuple = ()  # corrections made since the previous edition of its kind (corrections.py)
 
     @property
     def previous_as_of_text(self) -> str:
@@ -113,6 +117,19 @@ def _unique_cell_ids(pages: list[SectionPage]) -> list[SectionPage]:
     return unique
 
 
-def briefing_page(pages: list[SectionPage], meta: Meta, sources: dict[str, Source]) -> str:
+def briefing_page(pages: list[SectionPage], meta: Meta, sources: dict[str, Source], figures=()) -> str:
+    from .metadata import json_ld
+
+    briefing = project.load()
     pages = _unique_cell_ids(pages)
-    return _render("briefing.html.j2", pages=pages, meta=meta, sources=cited(pages, sources))
+    return _render("briefing.html.j2", pages=pages, meta=meta, sources=cited(pages, sources),
+                   figures=list(figures), json_ld=json_ld(meta, briefing.title, briefing.subtitle))
+
+
+def edition_info(build_params, base_url: str = ""):
+    """What a figure's citation names (figures.Edition)."""
+    from ..figures import Edition
+
+    briefing = project.load()
+    return Edition(briefing.title, briefing.subtitle, build_params.edition_id, build_params.edition,
+                   build_params.as_of, base_url, briefing.author, briefing.slug)

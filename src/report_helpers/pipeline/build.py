@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from .. import catalogue, params as params_mod
+from .. import catalogue, corrections, params as params_mod
 from ..errors import OutputError, SectionFailed
 from ..paths import PROJECT_FILE, project_dir
 from ..publishing import publish, store
@@ -51,6 +51,7 @@ class BuildOptions:
     only: tuple[str, ...] = ()  # --only: these sections and those they read, as a subset edition (subset.py)
     pdf: bool = True  # False: no briefing.pdf (briefing preview without --pdf)
     pool: object = None  # running warm workers to use and leave running (briefing preview); default: a new pool
+    base_url: str | None = None  # --base-url: where the reports folder is served (downloads.base_url)
 
 
 @dataclass
@@ -68,6 +69,7 @@ def check_inputs(options: BuildOptions) -> tuple[list[Section], params_mod.Build
     sections = discover()
     for section in sections:
         section.check()
+    corrections.load()  # the corrections log names known tables, rows and editions (DataError, exit 2)
     specs = params_mod.merge_specs({s.slug: s.parameters for s in sections})
     earliest = catalogue.earliest_date()  # reads the catalogue's JSON only: no pandas yet
     build_params = params_mod.validate(specs, options.given, earliest=earliest)
@@ -112,9 +114,10 @@ def package_versions() -> dict[str, str]:
 
 
 def inputs_digest(hashes: dict[str, str], build_params: params_mod.BuildParams, engine: str,
-                  pdf_standard: str = "ua-1") -> str:
+                  pdf_standard: str = "ua-1", base_url: str = "") -> str:
     return hashlib.sha256(json.dumps([build_params.as_dict(), hashes, package_versions(), engine,
-                                      pdf_standard], sort_keys=True).encode()).hexdigest()
+                                      pdf_standard] + ([base_url] if base_url else []),
+                                     sort_keys=True).encode()).hexdigest()
 
 
 def _kind(sections: list[Section], build_params: params_mod.BuildParams) -> tuple[str, str]:
@@ -152,7 +155,8 @@ def plan(options: BuildOptions) -> tuple[str, str, bool]:
     a batch client decides with it what to send to remote workers."""
     sections, build_params = check_inputs(options)
     reports_dir = store.prepare_reports_dir(options.reports_dir)
-    digest = inputs_digest(input_hashes(sections), build_params, options.engine, options.pdf_standard)
+    digest = inputs_digest(input_hashes(sections), build_params, options.engine, options.pdf_standard,
+                           _base_url(options))
     kind, _pointer = _kind(sections, build_params)
     current = not options.force and _up_to_date(reports_dir, build_params, digest, kind)
     return build_params.edition_id, digest, current
@@ -441,7 +445,7 @@ def build(options: BuildOptions) -> BuildResult:
         if options.hold_lock:
             publish.clear_leftovers(reports_dir)
         hashes = input_hashes(sections)
-        digest = inputs_digest(hashes, build_params, options.engine, options.pdf_standard)
+        digest = inputs_digest(hashes, build_params, options.engine, options.pdf_standard, _base_url(options))
         if (not options.force and options.publish
                 and _up_to_date(reports_dir, build_params, digest, kind, options.history)):
             log.info("edition %s is up to date; nothing to do (use --force to rebuild)", edition_id)
@@ -511,7 +515,7 @@ def _build_in(staging: Path, sections: list[Section], build_params: params_mod.B
     if freshness["data_as_of"]:  # only once a vintage was accepted: hand-entered editions are unchanged
         change_note["freshness"] = freshness
     render(sections, executions, converter, build_params, staging, change_note, options.pdf_standard,
-           print_pdf=options.pdf)
+           print_pdf=options.pdf, base_url=_base_url(options))
     seconds = time.perf_counter() - start
     log.info("built edition %s in %.1f s", edition_id, seconds)
     close_log()
@@ -529,6 +533,12 @@ def _build_in(staging: Path, sections: list[Section], build_params: params_mod.B
         raise SectionFailed(f"published {edition_id} with placeholders for {', '.join(failed)} "
                             "(--allow-partial); latest still points at the previous complete edition")
     return result
+
+
+def _base_url(options: BuildOptions) -> str:
+    from .downloads import base_url
+
+    return base_url(options.base_url)
 
 
 def _build_time():

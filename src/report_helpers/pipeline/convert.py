@@ -111,9 +111,12 @@ _ANCHOR = re.compile(r'<a class="anchor-link" href="#[^"]*"\s*(?:/>|></a>)')  # 
 
 
 def fragment(nb: nbformat.NotebookNode, slug: str) -> str:
-    """The section's cells as HTML, heading ids prefixed with the section so pages can be joined."""
+    """The section's cells as HTML, heading ids prefixed with the section so pages can be joined, and
+    its figures numbered."""
+    from .downloads import numbered, renumber
+
     body, _ = exporter().from_notebook_node(nb)
-    body = _ANCHOR.sub("", body)
+    body = renumber(_ANCHOR.sub("", body), numbered(nb, slug))
     return _HEADING_ID.sub(lambda m: f'<h{m.group(1)} id="{slug}--{m.group(2)}"', body)
 
 

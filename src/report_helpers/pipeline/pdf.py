@@ -73,11 +73,24 @@ def _cover(meta) -> str:
     #text(size: 14pt, fill: muted-ink)[{tm.text(project.load().subtitle)}]
     #v(10mm)
     #grid(columns: (30mm, auto), row-gutter: 3mm, {grid})
+    {_datapack_line(meta)}
   ]
   #v(1fr)
 ]
 #show title: set text(size: 28pt)
 """
+
+
+def _datapack_line(meta) -> str:
+    """Where the data behind the briefing are: a link with a base URL, else the file beside the PDF."""
+    if not getattr(meta, "datapack", ()):
+        return ""
+    if meta.base_url:
+        address = f"{meta.base_url.rstrip('/')}/{meta.edition_id}/datapack.zip"
+        return f"#v(6mm)\n    #text(size: 9pt)[Data pack: {tm.url_link(address)}]"
+    return ("#v(6mm)\n    #text(size: 9pt)["
+            + tm.text(f"Data: datapack.zip beside this PDF holds the {len(meta.datapack)} tables it used, as CSV "
+                      "with a datapackage.json; figures/ holds each figure's data.") + "]")
 
 
 def _changes(meta) -> str:
@@ -111,6 +124,15 @@ def _freshness(meta) -> str:
     out += [tm.paragraph(tm.text(f"Overdue: {line}")) for line in fresh.get("overdue", [])]
     out += [f"- {tm.text(line)}" for line in fresh["data_as_of"]]
     return "\n".join(out) + "\n"
+
+
+def _corrections(meta) -> str:
+    """The corrections made since the previous edition of this kind, as in the HTML (corrections_block)."""
+    made = getattr(meta, "corrections", ())
+    if not made:
+        return ""
+    return "\n".join([f"== Corrections since {tm.text(meta.previous_as_of_text)}",
+                      *(f"- {tm.text(c.text)}" for c in made)]) + "\n"
 
 
 def _sources(sources: list[Source]) -> str:
@@ -152,16 +174,19 @@ def section_typst(section: PrintedSection) -> str:
     return re.sub(r"^#horizontalrule$", "#line(length: 100%, stroke: 0.5pt + rule)", body, flags=re.M)
 
 
-def document(sections_typst: list[str], meta, sources: list[Source]) -> str:
-    """The whole briefing as one Typst document, from its sections' markup (``section_typst``)."""
+def document(sections_typst: list[str], meta, sources: list[Source], figures_list: str = "") -> str:
+    """The whole briefing as one Typst document, from its sections' markup (``section_typst``), with
+    the list of figures (downloads.list_typst) at the end, as in the HTML."""
     return "\n".join([
         (templates_dir() / "briefing.typ").read_text(encoding="utf-8"),
         _cover(meta),
         "#outline(title: [Table of Contents], depth: 2)",
         _changes(meta) + _freshness(meta),
+        _corrections(meta),
         "#pagebreak()",
         "".join(sections_typst),
         _sources(sources),
+        figures_list,
     ])
 
 
@@ -184,7 +209,7 @@ _ANCHORS_QUERY = """
 
 def compile_pdf(source: str, target: Path, *, sys_inputs: dict[str, str], built: dt.datetime,
                 standard: str = DEFAULT_STANDARD, attachments: dict[str, bytes] | None = None,
-                sources: list[Source] | None = None) -> int:
+                sources: list[Source] | None = None, xmp: dict | None = None) -> int:
     """Print the document to ``target``; return its number of pages. Typst checks the standard
     (for PDF/UA-1: alt text on every image, tagged structure) and refuses a document that fails it.
     With ``sources``, each citation link is described by the source it leads to (describe_citations)."""
@@ -210,10 +235,11 @@ def compile_pdf(source: str, target: Path, *, sys_inputs: dict[str, str], built:
                                   sys_inputs=sys_inputs)
         pdf = compiler.compile(format="pdf", pdf_standards=STANDARDS[standard], timestamp=built)
         anchors = json.loads(compiler.query("<source-anchors>", field="value", one=True)) if sources else []
-    return describe_citations(pdf, target, anchors, sources or [])
+    return describe_citations(pdf, target, anchors, sources or [], xmp)
 
 
-def describe_citations(pdf: bytes, target: Path, anchors: list[dict], sources: list[Source]) -> int:
+def describe_citations(pdf: bytes, target: Path, anchors: list[dict], sources: list[Source],
+                       xmp: dict | None = None) -> int:
     """Write the PDF to ``target`` with every link to a source entry described as "Source 7,
     Armstat …, page 27"; return its number of pages.
 
@@ -243,6 +269,10 @@ def describe_citations(pdf: bytes, target: Path, anchors: list[dict], sources: l
                 if number in by_number:
                     s = by_number[number]
                     annot.Contents = pikepdf.String(f"Source {s.number}, {s.publisher}, page {index + 1}")
+        if xmp:  # the edition's metadata (metadata.xmp), the document info kept in step; no clock read
+            with doc.open_metadata(set_pikepdf_as_editor=False) as meta:
+                for key, value in xmp.items():
+                    meta[key] = value
         out = io.BytesIO()  # written by Python: a full disk is an OSError, not an abort inside qpdf
         doc.save(out, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
         pages = len(doc.pages)

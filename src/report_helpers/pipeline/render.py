@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import catalogue
+from .. import catalogue, corrections
 from ..paths import project_dir
 from ..sections import Section
 
@@ -30,18 +30,20 @@ class Converted:
     typst: str  # Typst markup (pdf.section_typst); "" when the PDF is not printed
     dropped: list[str] = field(default_factory=list)  # outputs a reader does not see, for the log
     unprinted: list[str] = field(default_factory=list)  # HTML blocks without a print form
+    figures: list = field(default_factory=list)  # the numbered figures it shows (downloads.Numbered)
 
 
 def convert_section(section: Section, executed: Path, edition: str, *, typst: bool = True) -> Converted:
     import nbformat
 
-    from . import convert, pdf
+    from . import convert, downloads, pdf
 
     cleaned = convert.clean(nbformat.read(executed, as_version=4), edition=edition)
     markdown, unprinted = pdf.section_markdown(cleaned.notebook)
-    return Converted(convert.fragment(cleaned.notebook, section.slug),
-                     pdf.section_typst(pdf.PrintedSection(section.title, markdown)) if typst else "",
-                     cleaned.dropped, unprinted)
+    shown = downloads.numbered(cleaned.notebook, section.slug)
+    printed = pdf.section_typst(pdf.PrintedSection(section.title, markdown)) if typst else ""
+    return Converted(convert.fragment(cleaned.notebook, section.slug), downloads.renumber(printed, shown),
+                     cleaned.dropped, unprinted, shown)
 
 
 class Converter:
@@ -94,13 +96,20 @@ class Converter:
 
 
 def render(sections: list[Section], executions: dict, converter: Converter, build_params, staging: Path,
-           change_note: dict, pdf_standard: str = "ua-1", *, print_pdf: bool = True) -> None:
+           change_note: dict, pdf_standard: str = "ua-1", *, print_pdf: bool = True,
+           base_url: str = "") -> None:
     """Section pages, briefing.html and (unless ``print_pdf`` is False) briefing.pdf."""
-    from . import assemble, pdf
+    from . import assemble, datapack, downloads, metadata, pdf
 
-    meta = assemble.Meta(build_params.as_of, build_params.edition, assemble.build_time(), change_note)
+    tables = datapack.build(staging, build_params.as_of, build_params.edition_id)
+    built = assemble.build_time()
+    made = corrections.since(corrections.load(), ((change_note or {}).get("previous") or {}).get("built"),
+                             built.date())
+    meta = assemble.Meta(build_params.as_of, build_params.edition, built, change_note, datapack=tuple(tables),
+                         base_url=base_url, edition_id=build_params.edition_id, corrections=tuple(made))
+    edition = assemble.edition_info(build_params, base_url)
     sources = catalogue.sources()
-    pages, printed = [], []
+    pages, printed, shown = [], [], []
     for section in sections:
         run = executions[section.slug]
         if not run.ok:
@@ -114,21 +123,27 @@ def render(sections: list[Section], executions: dict, converter: Converter, buil
         if print_pdf:
             for message in converted.unprinted:
                 log.warning("section %s, %s", section.slug, message)
-        pages.append(assemble.SectionPage(section.slug, section.title, converted.fragment))
-        printed.append(converted.typst)
+        fragment, typst = downloads.finish(converted.fragment, converted.typst, converted.figures, edition)
+        pages.append(assemble.SectionPage(section.slug, section.title, fragment))
+        printed.append(typst)
+        shown += converted.figures
+    downloads.write(staging, shown, edition)
     with ThreadPoolExecutor(1, thread_name_prefix="print") as printer:
         if print_pdf:  # Typst prints on a thread while the HTML pages are written
             start = time.perf_counter()
             cited = assemble.cited(pages, sources)
             printing = printer.submit(
-                pdf.compile_pdf, pdf.document(printed, meta, cited), staging / "briefing.pdf",
+                pdf.compile_pdf, pdf.document(printed, meta, cited, downloads.list_typst(shown)),
+                staging / "briefing.pdf",
                 sys_inputs=pdf.inputs(meta), built=meta.built, standard=pdf_standard,
+                xmp=metadata.xmp(meta),
                 attachments=_data_attachments() if pdf_standard.startswith("a-3") else None, sources=cited)
         for section, page in zip(sections, pages):
             if not page.failed:
                 (staging / f"{section.path.stem}.html").write_text(assemble.section_page(page, meta, sources),
                                                                   encoding="utf-8")
-        (staging / "briefing.html").write_text(assemble.briefing_page(pages, meta, sources), encoding="utf-8")
+        (staging / "briefing.html").write_text(assemble.briefing_page(pages, meta, sources, shown),
+                                               encoding="utf-8")
         if print_pdf:
             count = printing.result()
             log.info("printed briefing.pdf (%d pages, %s) in %.2f s", count, pdf_standard,

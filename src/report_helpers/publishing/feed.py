@@ -114,6 +114,10 @@ def render_feed(reports_dir: Path) -> bytes:
         _link(entry, f"{base}{folder}/briefing.html", "alternate", "text/html", "The briefing (HTML)")
         _link(entry, f"{base}{folder}/briefing.pdf", "enclosure", "application/pdf", "The briefing (PDF)",
               edition.pdf.stat().st_size)
+        pack = edition.folder / "datapack.zip"
+        if pack.is_file():  # the tables the edition used, with a Frictionless datapackage.json
+            _link(entry, f"{base}{folder}/datapack.zip", "related", "application/zip",
+                  "The data behind the briefing (CSV tables, datapackage.json)", pack.stat().st_size)
         ET.SubElement(entry, f"{{{ATOM}}}category", {"term": edition.kind, "label": f"{edition.kind} edition"})
         _text(entry, "summary", _SUMMARY.render(e=edition), type="html")
     ET.indent(feed)

@@ -43,6 +43,7 @@ def editions(reports_dir: Path) -> list[dict]:
         entry["group_label"] = _kind_label(entry)
         entry["built_text"] = _built_text(entry.get("built"))
         entry["status_text"] = _status_text(entry)
+        entry["datapack"] = (reports_dir / entry["folder"] / "datapack.zip").is_file()
     return found
 
 
@@ -56,7 +57,23 @@ def render_index(found: list[dict]) -> str:
                              autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
     return env.get_template("index.html.j2").render(
         title=project.load().title, lang=project.load().language, font_faces=font_face_css(), font_stack=FONT_STACK,
-        screen_css=(templates_dir() / "briefing.css").read_text(encoding="utf-8"), editions=found)
+        screen_css=(templates_dir() / "briefing.css").read_text(encoding="utf-8"), editions=found,
+        corrections=_corrections(), published={e["folder"] for e in found})
+
+
+def _corrections() -> list:
+    """The corrections log, for the index. A build checks it before it starts; a log broken since
+    (the index is also rewritten by prune) is left out with a warning rather than stopping that."""
+    import logging
+
+    from ..corrections import load
+    from ..errors import DataError
+
+    try:
+        return load()
+    except DataError as exc:
+        logging.getLogger("briefing").warning("index: corrections left out: %s", exc)
+        return []
 
 
 def write_index(reports_dir: Path) -> Path:
