@@ -43,6 +43,7 @@ def logged(editions, tmp_path, monkeypatch):
     root = tmp_path / "project"
     shutil.copytree(editions.project / "data", root / "data")
     shutil.copytree(editions.project / "notebooks", root / "notebooks")
+    shutil.copy(editions.project / "briefing.toml", root / "briefing.toml")
     (root / "data" / "corrections.csv").write_text(
         "date,table,row,column,was,now,why,editions\n"
         f"{dt.date.today()},public_opinion,{ROW},percent,17,16,Read from the wrong survey,2024-06-30_full\n",

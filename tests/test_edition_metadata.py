@@ -25,6 +25,7 @@ def served_edition(tmp_path_factory, request):
 
     root = tmp_path_factory.mktemp("project")
     shutil.copytree(PROJECT / "data", root / "data")
+    shutil.copy(PROJECT / "briefing.toml", root / "briefing.toml")
     (root / "notebooks").mkdir()
     for name in ("10_why_frenemies.ipynb", "20_what_putin_wants.ipynb"):
         shutil.copy(PROJECT / "notebooks" / name, root / "notebooks" / name)
