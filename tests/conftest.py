@@ -60,6 +60,16 @@ def copy_project_file(root: Path, *new_sections: str) -> Path:
     return root
 
 
+def copy_project(root: Path, notebooks: list[str] | tuple[str, ...] = ()) -> Path:
+    """A project in `root`: this briefing's data and project file, and the given notebooks."""
+    shutil.copytree(PROJECT / "data", root / "data")
+    copy_project_file(root)
+    (root / "notebooks").mkdir()
+    for name in notebooks:
+        shutil.copy(PROJECT / "notebooks" / name, root / "notebooks" / name)
+    return root
+
+
 @pytest.fixture
 def project_copy(tmp_path, monkeypatch) -> Path:
     """A copy of notebooks/ and data/ that a test may break; the build is pointed at it."""
@@ -77,12 +87,7 @@ def make_project(tmp_path, monkeypatch):
     """A project holding only some of the section notebooks (smaller, faster builds)."""
 
     def make(*notebooks: str) -> Path:
-        root = tmp_path / "project"
-        shutil.copytree(PROJECT / "data", root / "data")
-        copy_project_file(root)
-        (root / "notebooks").mkdir()
-        for name in notebooks:
-            shutil.copy(PROJECT / "notebooks" / name, root / "notebooks" / name)
+        root = copy_project(tmp_path / "project", notebooks)
         monkeypatch.setenv("BRIEFING_PROJECT_DIR", str(root))
         return root
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from pathlib import Path
 
+from conftest import copy_project
+
 PROJECT = Path(__file__).resolve().parents[1]
 # key points reads four sections; with them the edition is realistic (three judgements, figures,
 # events, verdicts) and still small: the political-views section and the appendix are left out
@@ -52,11 +54,8 @@ def build_editions(base: Path) -> Editions:
     if done.is_file():
         return Editions(project, reports, json.loads(done.read_text()))
     shutil.rmtree(base, ignore_errors=True)
-    shutil.copytree(PROJECT / "data", project / "data")
-    shutil.copy(PROJECT / "briefing.toml", project / "briefing.toml")
-    (project / "notebooks").mkdir(parents=True)
-    for name in NOTEBOOKS:
-        shutil.copy(PROJECT / "notebooks" / name, project / "notebooks" / name)
+    project.parent.mkdir(parents=True, exist_ok=True)
+    copy_project(project, NOTEBOOKS)
     env = {**os.environ, "BRIEFING_PROJECT_DIR": str(project)}
     for name, args in BUILDS.items():
         run = subprocess.run([sys.executable, "-m", "report_helpers", "build", "--reports-dir", str(reports),

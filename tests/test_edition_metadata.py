@@ -19,16 +19,10 @@ BASE = "https://briefing.example.org/editions"
 @pytest.fixture(scope="module")
 def served_edition(tmp_path_factory, request):
     """A two-section edition built with --base-url, in a project of its own."""
-    import shutil
 
-    from conftest import PROJECT
+    from conftest import copy_project
 
-    root = tmp_path_factory.mktemp("project")
-    shutil.copytree(PROJECT / "data", root / "data")
-    shutil.copy(PROJECT / "briefing.toml", root / "briefing.toml")
-    (root / "notebooks").mkdir()
-    for name in ("10_why_frenemies.ipynb", "20_what_putin_wants.ipynb"):
-        shutil.copy(PROJECT / "notebooks" / name, root / "notebooks" / name)
+    root = copy_project(tmp_path_factory.mktemp("project") / "p", ("10_why_frenemies.ipynb", "20_what_putin_wants.ipynb"))
     patch = pytest.MonkeyPatch()
     patch.setenv("BRIEFING_PROJECT_DIR", str(root))
     reports = tmp_path_factory.mktemp("reports")

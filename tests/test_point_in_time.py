@@ -14,13 +14,13 @@ import html
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import copy_project
 from report_helpers import catalogue
 
 pytestmark = pytest.mark.e2e
@@ -99,12 +99,7 @@ def assert_checks_would_object(edition: Path, as_of: dt.date) -> None:
 def two_sections(tmp_path_factory) -> tuple[Path, Path]:
     """The small project of conftest's `small_project`, shared by the dated builds below so that they
     share one reports folder (the data are validated once)."""
-    root = tmp_path_factory.mktemp("project")
-    shutil.copytree(PROJECT / "data", root / "data")
-    shutil.copy(PROJECT / "briefing.toml", root / "briefing.toml")
-    (root / "notebooks").mkdir()
-    for name in ("10_why_frenemies.ipynb", "20_what_putin_wants.ipynb"):
-        shutil.copy(PROJECT / "notebooks" / name, root / "notebooks" / name)
+    root = copy_project(tmp_path_factory.mktemp("project") / "p", ("10_why_frenemies.ipynb", "20_what_putin_wants.ipynb"))
     return root, tmp_path_factory.mktemp("reports")
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, PROJECT
+from conftest import CHROMIUM, CHROMIUM_ARGS, PROJECT, copy_project
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")]
@@ -68,12 +68,7 @@ def start_preview(root: Path, reports: Path, log: Path, *args: str) -> tuple[sub
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     base = tmp_path_factory.mktemp("preview")
-    root = base / "project"
-    shutil.copytree(PROJECT / "data", root / "data")
-    shutil.copy(PROJECT / "briefing.toml", root / "briefing.toml")
-    (root / "notebooks").mkdir()
-    for name in NOTEBOOKS:
-        shutil.copy(PROJECT / "notebooks" / name, root / "notebooks" / name)
+    root = copy_project(base / "project", NOTEBOOKS)
     reports, log = base / "reports", base / "preview.log"
     process, url = start_preview(root, reports, log)
     served = Served(root, reports, process, url, log)

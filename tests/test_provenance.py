@@ -17,13 +17,13 @@ import json
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import copy_project
 from report_helpers import catalogue, fmt
 from report_helpers.results import evaluate, terms
 
@@ -48,12 +48,7 @@ def full(full_edition) -> Path:
 
 @pytest.fixture(scope="module")
 def two_sections_2024(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("project")
-    shutil.copytree(PROJECT / "data", root / "data")
-    shutil.copy(PROJECT / "briefing.toml", root / "briefing.toml")
-    (root / "notebooks").mkdir()
-    for name in ("10_why_frenemies.ipynb", "30_what_pashinyan_wants.ipynb"):
-        shutil.copy(PROJECT / "notebooks" / name, root / "notebooks" / name)
+    root = copy_project(tmp_path_factory.mktemp("project") / "p", ("10_why_frenemies.ipynb", "30_what_pashinyan_wants.ipynb"))
     return build(tmp_path_factory.mktemp("reports"), "--as-of", "2024-06-30", project=root)
 
 
