@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 import jinja2
@@ -17,7 +17,6 @@ from ..theme import FONT_STACK, font_face_css
 from .convert import headings
 
 _CITED = re.compile(r'href="#source-(\d+)"')
-_CELL_ID = re.compile(r'id="cell-id=([^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -99,29 +98,10 @@ def section_page(page: SectionPage, meta: Meta, sources: dict[str, Source]) -> s
     return _render("section.html.j2", page=page, meta=meta, sources=cited([page], sources))
 
 
-def _unique_cell_ids(pages: list[SectionPage]) -> list[SectionPage]:
-    """Cell ids are unique within a notebook, not across them (a section copied from another keeps
-    its ids): on the one briefing page, a cell id already used by an earlier section takes the
-    section's name as a prefix, so every id stays unique."""
-    seen: set[str] = set()
-    unique = []
-    for page in pages:
-        def rename(match: re.Match, slug: str = page.slug) -> str:
-            cell_id = match.group(1)
-            if cell_id in seen:
-                cell_id = f"{slug}--{cell_id}"
-            seen.add(cell_id)
-            return f'id="cell-id={cell_id}"'
-
-        unique.append(replace(page, html=_CELL_ID.sub(rename, page.html)))
-    return unique
-
-
 def briefing_page(pages: list[SectionPage], meta: Meta, sources: dict[str, Source], figures=()) -> str:
     from .metadata import json_ld
 
     briefing = project.load()
-    pages = _unique_cell_ids(pages)
     return _render("briefing.html.j2", pages=pages, meta=meta, sources=cited(pages, sources),
                    figures=list(figures), json_ld=json_ld(meta, briefing.title, briefing.subtitle))
 

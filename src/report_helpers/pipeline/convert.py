@@ -107,16 +107,18 @@ def exporter() -> FragmentExporter:
 
 
 _HEADING_ID = re.compile(r'<h([1-6]) id="([^"]+)"')
+_CELL_ID = re.compile(r'id="cell-id=([^"]+)"')  # unique within a notebook only: a copied section keeps them
 _ANCHOR = re.compile(r'<a class="anchor-link" href="#[^"]*"\s*(?:/>|></a>)')  # nbconvert may write <a .../>
 
 
 def fragment(nb: nbformat.NotebookNode, slug: str) -> str:
-    """The section's cells as HTML, heading ids prefixed with the section so pages can be joined, and
-    its figures numbered."""
+    """The section's cells as HTML, heading and cell ids prefixed with the section so pages can be
+    joined, and its figures numbered."""
     from .downloads import numbered, renumber
 
     body, _ = exporter().from_notebook_node(nb)
     body = renumber(_ANCHOR.sub("", body), numbered(nb, slug))
+    body = _CELL_ID.sub(lambda m: f'id="cell-id={slug}--{m.group(1)}"', body)
     return _HEADING_ID.sub(lambda m: f'<h{m.group(1)} id="{slug}--{m.group(2)}"', body)
 
 
