@@ -139,6 +139,14 @@ def register(as_of: dt.date | None = None, section: str | None = None) -> pd.Dat
 
 
 STRENGTH = {"supported": "full", "contradicted": "full", "partly supported": "partial", NOT_VERIFIABLE: "none"}
+def check_data(root: Path | None = None) -> None:
+    """The build's data check: every table against the catalogue, then the claims register if the
+    briefing keeps one (DataError: file, row, column)."""
+    catalogue.validate_package(root)
+    if catalogue.has_table("claims", root):
+        check(root)
+
+
 def check(root: Path | None = None) -> None:
     """Each assessment names a claim, fits its kind, rests on evidence rows that exist and were public by
     its date, and names no year after it (DataError: file, row, column)."""

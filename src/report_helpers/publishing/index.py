@@ -55,8 +55,9 @@ def render_index(found: list[dict]) -> str:
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())),
                              autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
+    briefing = project.load()
     return env.get_template("index.html.j2").render(
-        title=project.load().title, lang=project.load().language, font_faces=font_face_css(), font_stack=FONT_STACK,
+        title=briefing.title, lang=briefing.language, font_faces=font_face_css(), font_stack=FONT_STACK,
         screen_css=(templates_dir() / "briefing.css").read_text(encoding="utf-8"), editions=found,
         corrections=_corrections(), published={e["folder"] for e in found})
 

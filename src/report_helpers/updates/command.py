@@ -94,40 +94,24 @@ def run(args) -> int:
     return outcome.exit_code
 
 
-def overdue(data, today: dt.date | None = None) -> list[tuple[str, dt.date | None, int]]:
-    """(connector, data as of, period in days) of every connected source whose newest accepted vintage
-    is older than its publisher's update period (or that was never fetched)."""
-    from . import vintages
-    from .connectors import connectors
-
-    today = today or dt.date.today()
-    known = vintages.known_on(data, today)
-    late = []
-    for name, connector in connectors(data).items():
-        entry = known.get(name)
-        checked = dt.date.fromisoformat(entry["retrieved_at"][:10]) if entry else None
-        period = connector.every_days
-        if checked is None or (today - checked).days > period:
-            late.append((name, checked, period))
-    return late
-
-
 def status_text(data) -> str:
     from . import vintages
     from .connectors import connectors, declared
     from .freshness import hand_entered_overdue
 
-    known = vintages.known_on(data, None)
-    late = {name: period for name, _, period in overdue(data)}
+    today = dt.date.today()
+    known, known_today = vintages.known_on(data, None), vintages.known_on(data, today)
     lines = ["connected sources (briefing data update):"]
     for name, c in connectors(data).items():
         entry = known.get(name)
         as_of = (f"data as of {entry['public_date']} (vintage {entry['vintage_id']})" if entry
                  else "never fetched: hand-entered rows " + ", ".join(c.lineage))
-        flag = f"  OVERDUE (updated every {late[name]} days)" if name in late else ""
+        checked = known_today.get(name)
+        late = c.overdue(dt.date.fromisoformat(checked["retrieved_at"][:10]) if checked else None, today)
+        flag = f"  OVERDUE (updated every {c.every_days} days)" if late else ""
         lines.append(f"  {name:<22} {c.publisher:<12} -> {c.table:<19} {as_of}{flag}")
     lines.append("hand-entered series (the catalogue's sourceUpdates says why):")
-    stale = {sid: published for sid, published, _ in hand_entered_overdue(data, dt.date.today())}
+    stale = {sid: published for sid, published, _ in hand_entered_overdue(data, today)}
     for source_id, entry in declared(data).items():
         if "handEntered" in entry:
             flag = f" OVERDUE (source published {stale[source_id]})" if source_id in stale else ""

@@ -57,6 +57,10 @@ class Connector:
     def parse(self, raw: bytes) -> Parsed:
         raise NotImplementedError
 
+    def overdue(self, checked: dt.date | None, on: dt.date) -> bool:
+        """Whether a series last checked on `checked` (None: never fetched) is overdue on `on`."""
+        return checked is None or (on - checked).days > self.every_days
+
     def owns(self, row: dict) -> bool:
         """A row of the table this connector keeps current (and may withdraw)."""
         if any(str(row.get(k, "")) != str(v) for k, v in self.fixed.items()):

@@ -37,7 +37,7 @@ def edition_freshness(as_of: dt.date, data: Path | None = None, log: logging.Log
         day = fmt.date(dt.date.fromisoformat(entry["public_date"]))
         lines.append(f"{connector.publisher}, {connector.title}: data as of {day} (vintage {entry['vintage_id']})")
         age = (as_of - checked).days
-        if age > period:
+        if connector.overdue(checked, as_of):
             late.append(f"{connector.publisher}, {connector.title}: last checked {fmt.date(checked)}, {age} days "
                         f"before this edition; the publisher updates it every {period} days, so newer figures "
                         "may exist.")

@@ -15,6 +15,8 @@ from decimal import Decimal, InvalidOperation
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import catalogue, claims
+
 
 @dataclass
 class Change:
@@ -68,15 +70,14 @@ def size(old: str, new) -> tuple[str, str]:
 
 def claims_citing(data: Path, row_refs: set[str]) -> dict[str, list[str]]:
     """row_ref -> the claim assessments (``c04 as of 2025-02-25``) whose evidence cites it."""
-    path = data / "claim_assessments.csv"
     found: dict[str, list[str]] = {}
-    if not path.is_file() or not row_refs:
+    if not row_refs or not catalogue.has_table(claims.ASSESSMENTS, data):
         return found
-    with path.open(encoding="utf-8", newline="") as handle:
+    with (data / catalogue.resource(claims.ASSESSMENTS, data)["path"]).open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
-            for ref in (row.get("evidence") or "").split(";"):
-                if ref.strip() in row_refs:
-                    found.setdefault(ref.strip(), []).append(f"{row['claim_id']} as of {row['assessed_from']}")
+            for ref in claims.parse_evidence(row.get("evidence")):
+                if ref.text in row_refs:
+                    found.setdefault(ref.text, []).append(f"{row['claim_id']} as of {row['assessed_from']}")
     return found
 
 

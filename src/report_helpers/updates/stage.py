@@ -53,6 +53,11 @@ def _sha(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 
+def _target(data: Path, vdir: Path, name: str) -> Path:
+    """Where a staged file goes on accept: the vintage ledger beside the vintages, tables in data/."""
+    return vdir / name if name == vintages.LEDGER else data / name
+
+
 def _read_csv(path: Path) -> tuple[list[str], list[dict]]:
     if not path.is_file():
         return [], []
@@ -176,9 +181,7 @@ def _validate(data: Path, files: dict[str, bytes], names: list[str]) -> None:
         for name, body in files.items():
             (copy / name).write_bytes(body)
         try:
-            catalogue.validate_package(copy)
-            if catalogue.has_table("claims", copy):  # a claims register is optional
-                claims.check(copy)
+            claims.check_data(copy)
         except DataError as exc:
             raise PublisherFileError(f"{', '.join(names)}: the updated data would not pass the data check: "
                                      f"{exc}") from None
@@ -297,7 +300,7 @@ def update(data: Path, connectors: list[Connector], *, dry_run: bool = False, ac
              "accepted_at": None, "changed_rows": sum(1 for c in outcome.changes if c.connector == v.connector)}
             for v in kept]
         files[vintages.LEDGER] = vintages.ledger_bytes(entries)
-        targets = {name: (vdir / name if name == vintages.LEDGER else data / name) for name in files}
+        targets = {name: _target(data, vdir, name) for name in files}
         plan = {"created": created, "vintages": [asdict(v) for v in kept],
                 "moves": [name for name in _order(files)],
                 "base": {name: _sha(path) for name, path in targets.items()},
@@ -338,7 +341,7 @@ def accept(data: Path, *, lock_wait: float = 60.0) -> dict | None:
             return None
         plan = json.loads((staged / "plan.json").read_text(encoding="utf-8"))
         for name, digest in plan["base"].items():
-            target = vdir / name if name == vintages.LEDGER else data / name
+            target = _target(data, vdir, name)
             if _sha(target) != digest:
                 raise UsageError(f"{target} changed since the update was staged; run `briefing data update` "
                                  "again and review the new report")
@@ -348,7 +351,7 @@ def accept(data: Path, *, lock_wait: float = 60.0) -> dict | None:
         for entry in entries:
             entry["accepted_at"] = entry["accepted_at"] or now
         vintages.write_atomic(ledger_file, vintages.ledger_bytes(entries))
-        moves = [[str(staged / "files" / name), str(vdir / name if name == vintages.LEDGER else data / name)]
+        moves = [[str(staged / "files" / name), str(_target(data, vdir, name))]
                  for name in plan["moves"]]
         vintages.write_atomic(vdir / JOURNAL, json.dumps({"moves": moves, "plan": plan}).encode())
         finish_accept(data)
