@@ -135,7 +135,3 @@ def since(log: list[Correction], previous_built: str | None, until: dt.date) -> 
     except ValueError:
         return []
     return [c for c in log if start <= c.date <= until]
-
-
-def affecting(log: list[Correction], edition_id: str) -> list[Correction]:
-    return [c for c in log if edition_id in c.editions]

@@ -80,7 +80,7 @@ def _cell(value) -> str:
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, (list, tuple)):
         return ";".join(_cell(v) for v in value)
-    if isinstance(value, (dt.datetime, dt.date)) or type(value).__name__ == "Timestamp":
+    if isinstance(value, (dt.datetime, dt.date)):  # pandas' Timestamp too
         text = value.isoformat()
         return text[:10] if text[10:] in ("", "T00:00:00") else text
     text = str(value)

@@ -101,9 +101,8 @@ def section_page(page: SectionPage, meta: Meta, sources: dict[str, Source]) -> s
 def briefing_page(pages: list[SectionPage], meta: Meta, sources: dict[str, Source], figures=()) -> str:
     from .metadata import json_ld
 
-    briefing = project.load()
     return _render("briefing.html.j2", pages=pages, meta=meta, sources=cited(pages, sources),
-                   figures=list(figures), json_ld=json_ld(meta, briefing.title, briefing.subtitle))
+                   figures=list(figures), json_ld=json_ld(meta))
 
 
 def edition_info(build_params, base_url: str = ""):

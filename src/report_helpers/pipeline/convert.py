@@ -111,13 +111,13 @@ _CELL_ID = re.compile(r'id="cell-id=([^"]+)"')  # unique within a notebook only:
 _ANCHOR = re.compile(r'<a class="anchor-link" href="#[^"]*"\s*(?:/>|></a>)')  # nbconvert may write <a .../>
 
 
-def fragment(nb: nbformat.NotebookNode, slug: str) -> str:
+def fragment(nb: nbformat.NotebookNode, slug: str, shown: list | None = None) -> str:
     """The section's cells as HTML, heading and cell ids prefixed with the section so pages can be
-    joined, and its figures numbered."""
+    joined, and its figures numbered (``shown``: the section's numbered figures, if already known)."""
     from .downloads import numbered, renumber
 
     body, _ = exporter().from_notebook_node(nb)
-    body = renumber(_ANCHOR.sub("", body), numbered(nb, slug))
+    body = renumber(_ANCHOR.sub("", body), numbered(nb, slug) if shown is None else shown)
     body = _CELL_ID.sub(lambda m: f'id="cell-id={slug}--{m.group(1)}"', body)
     return _HEADING_ID.sub(lambda m: f'<h{m.group(1)} id="{slug}--{m.group(2)}"', body)
 

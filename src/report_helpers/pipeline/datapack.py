@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 from .. import project
-from ..catalogue import PUBLIC_SOURCE, published_by, read_catalogue
+from ..catalogue import PUBLIC_SOURCE, SOURCES, published_by, read_catalogue, resource, sources
 from ..paths import data_dir
 
 FOLDER = "datapack"
@@ -65,11 +65,10 @@ def build(staging: Path, as_of: dt.date, edition_id: str) -> list[str]:
     catalogue = read_catalogue(root)
     resources = {r["path"]: r for r in catalogue["resources"]}
     used = [name for name in tables_read(staging / "results") if name in resources]
-    if "sources.csv" not in used:  # every row names a source: the pack carries them
-        used.append("sources.csv")
-    with open(root / "sources.csv", encoding="utf-8", newline="") as handle:
-        published = {row["source_id"]: published_by(row["published"]) for row in csv.DictReader(handle)
-                     if row.get("published")}
+    sources_file = resource(SOURCES, root)["path"]
+    if sources_file not in used:  # every row names a source: the pack carries them
+        used.append(sources_file)
+    published = {s.source_id: published_by(s.published) for s in sources(root).values() if s.published}
     files: dict[str, bytes] = {}
     for name in sorted(used):
         text = (root / name).read_text(encoding="utf-8")

@@ -98,7 +98,7 @@ def data_line_typst(fig: Numbered, edition: Edition) -> str:
 def finish(fragment: str, typst: str, shown: list[Numbered], edition: Edition) -> tuple[str, str]:
     """A numbered section's HTML and Typst with each figure's tools in place."""
     by_key = {f.key: f for f in shown}
-    placeless = [f for f in shown if f"<!--figure-tools {f.key}-->" not in fragment]
+    placeless = [f for f in shown if figures.Provisional(f.key).tools not in fragment]
     if placeless:  # a download must never be missing silently
         raise RuntimeError(f"figure {placeless[0].number} ({placeless[0].title}) has no place for its downloads")
     fragment = figures.TOOLS.sub(lambda m: tools_html(by_key[int(m.group(1))], edition)

@@ -27,7 +27,7 @@ def _folder(meta) -> str:
     return f"{meta.base_url}{meta.edition_id}/" if meta.base_url else ""
 
 
-def json_ld(meta, title: str, subtitle: str) -> str:
+def json_ld(meta) -> str:
     """The JSON-LD of an edition, safe inside <script> ("</" escaped)."""
     name, url = data_license()
     folder = _folder(meta)
@@ -45,7 +45,7 @@ def json_ld(meta, title: str, subtitle: str) -> str:
                           "contentUrl": f"{folder}datapack.zip"}],
     }
     report = {
-        "@type": "Report", "@id": f"{folder}briefing.html", "name": title, "alternativeHeadline": subtitle,
+        "@type": "Report", "@id": f"{folder}briefing.html", "name": briefing.title, "alternativeHeadline": briefing.subtitle,
         "inLanguage": briefing.language, "datePublished": meta.built.date().isoformat(), "dateCreated": meta.built.isoformat(),
         "temporalCoverage": f"../{as_of}", "version": meta.edition_id, "bookEdition": f"{meta.edition} edition",
         "publisher": publisher, "author": publisher,

@@ -83,7 +83,7 @@ def _cover(meta) -> str:
 
 def _datapack_line(meta) -> str:
     """Where the data behind the briefing are: a link with a base URL, else the file beside the PDF."""
-    if not getattr(meta, "datapack", ()):
+    if not meta.datapack:
         return ""
     if meta.base_url:
         address = f"{meta.base_url.rstrip('/')}/{meta.edition_id}/datapack.zip"
@@ -128,7 +128,7 @@ def _freshness(meta) -> str:
 
 def _corrections(meta) -> str:
     """The corrections made since the previous edition of this kind, as in the HTML (corrections_block)."""
-    made = getattr(meta, "corrections", ())
+    made = meta.corrections
     if not made:
         return ""
     return "\n".join([f"== Corrections since {tm.text(meta.previous_as_of_text)}",

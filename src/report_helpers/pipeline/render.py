@@ -42,7 +42,7 @@ def convert_section(section: Section, executed: Path, edition: str, *, typst: bo
     markdown, unprinted = pdf.section_markdown(cleaned.notebook)
     shown = downloads.numbered(cleaned.notebook, section.slug)
     printed = pdf.section_typst(pdf.PrintedSection(section.title, markdown)) if typst else ""
-    return Converted(convert.fragment(cleaned.notebook, section.slug), downloads.renumber(printed, shown),
+    return Converted(convert.fragment(cleaned.notebook, section.slug, shown), downloads.renumber(printed, shown),
                      cleaned.dropped, unprinted, shown)
 
 
